@@ -1,0 +1,76 @@
+"""The root `ccorpus` app: joins the command groups and maps errors to exit codes.
+
+Errors are handled in exactly one place, `main`: a `CorpusError` becomes one
+line on stderr and its exit code (2 bad input, 1 failed check), with no
+traceback and no locals (API keys pass through locals).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+import typer
+
+from toolkit import __version__
+from toolkit.cli.constitution import app as constitution_app
+from toolkit.cli.corpus import app as corpus_app
+from toolkit.errors import CorpusError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ccorpus",
+    help="Build alignment mid-training corpora from a constitution.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+app.add_typer(constitution_app, name="constitution")
+app.add_typer(corpus_app, name="corpus")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ccorpus {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Build alignment mid-training corpora from a constitution."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return (and, as a script, exit with) its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = typer.main.get_command(app).main(
+            args=args, prog_name="ccorpus", standalone_mode=False
+        )
+    except CorpusError as err:
+        click.echo(f"error: {err}", err=True)
+        return _exit(err.exit_code, argv)
+    except click.exceptions.Exit as err:
+        return _exit(err.exit_code, argv)
+    except click.ClickException as err:
+        err.show()
+        return _exit(2 if err.exit_code not in (0, 1) else err.exit_code, argv)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return _exit(130, argv)
+    code = result if isinstance(result, int) else 0
+    return _exit(code, argv)
+
+
+def _exit(code: int, argv: Sequence[str] | None) -> int:
+    if argv is None:
+        sys.exit(code)
+    return code

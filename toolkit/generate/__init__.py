@@ -1,0 +1,1 @@
+"""Generation: plans of requests, backends that answer them, and a resumable runner."""

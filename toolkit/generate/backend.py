@@ -1,0 +1,102 @@
+"""The seam every generation backend implements.
+
+A backend receives fully rendered requests and reports each result through a
+callback as soon as it has it, so the runner can journal it before anything
+else can go wrong. A backend never raises for one failed request: it reports a
+result with `error` set. It raises `CorpusError` only when it cannot work at
+all (no key, unknown model, unreachable service after all retries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = [
+    "Backend",
+    "GenerationRequest",
+    "GenerationResult",
+    "ResultCallback",
+    "SystemBlock",
+    "Usage",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemBlock:
+    """One block of the system prompt; `cache` marks a prompt-cache breakpoint."""
+
+    text: str
+    cache: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationRequest:
+    """One message to generate. `key` is unique and stable across reruns."""
+
+    key: str
+    model: str
+    prompt: str
+    system: tuple[SystemBlock, ...] = ()
+    max_tokens: int = 2048
+    temperature: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage as the Messages API reports it."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """The outcome of one request: `text` on success, `error` otherwise.
+
+    `mode` is "live", "batch" or "offline" (batch usage is billed at a discount).
+    """
+
+    key: str
+    model: str
+    text: str | None
+    usage: Usage = field(default_factory=Usage)
+    stop_reason: str | None = None
+    error: str | None = None
+    mode: str = "live"
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+ResultCallback = Callable[[GenerationResult], None]
+
+
+class Backend(Protocol):
+    """Answers requests; `name` is recorded in every document's provenance."""
+
+    name: str
+
+    def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
+        """Answer every request, calling `on_result` once per request as it completes."""
+        ...
