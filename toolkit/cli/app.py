@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from toolkit import __version__
@@ -49,28 +48,23 @@ def root(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return (and, as a script, exit with) its exit code."""
+    """Run the CLI; return (and, as a script, exit with) its exit code.
+
+    Usage errors are reported by typer itself (exit 2); a `CorpusError` from
+    the library becomes one `error: ...` line on stderr and its exit code.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = typer.main.get_command(app).main(
-            args=args, prog_name="ccorpus", standalone_mode=False
-        )
+        app(args=args, prog_name="ccorpus", standalone_mode=True)
+        code = 0
     except CorpusError as err:
-        click.echo(f"error: {err}", err=True)
-        return _exit(err.exit_code, argv)
-    except click.exceptions.Exit as err:
-        return _exit(err.exit_code, argv)
-    except click.ClickException as err:
-        err.show()
-        return _exit(2 if err.exit_code not in (0, 1) else err.exit_code, argv)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return _exit(130, argv)
-    code = result if isinstance(result, int) else 0
-    return _exit(code, argv)
-
-
-def _exit(code: int, argv: Sequence[str] | None) -> int:
+        sys.stderr.write(f"error: {err}\n")
+        code = err.exit_code
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        code = 130
     if argv is None:
         sys.exit(code)
     return code

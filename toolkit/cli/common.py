@@ -15,9 +15,7 @@ stdout_console = Console(highlight=False, soft_wrap=True)
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print figures as JSON on stdout instead of a table.")
 ]
-QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")
-]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar on stderr.")]
 SkipBadOption = Annotated[
     bool,
     typer.Option(

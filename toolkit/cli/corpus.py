@@ -14,7 +14,8 @@ from toolkit.progress import stderr_console
 app = typer.Typer(help="Read, check and convert corpora.", no_args_is_help=True)
 
 CorpusArg = Annotated[
-    Path, typer.Argument(help="A .jsonl or .jsonl.zst file, or a directory of shards.")
+    Path,
+    typer.Argument(metavar="CORPUS", help="A .jsonl or .jsonl.zst file, or a directory of shards."),
 ]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = [
     "Backend",
@@ -33,7 +33,12 @@ class SystemBlock:
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
-    """One message to generate. `key` is unique and stable across reruns."""
+    """One message to generate. `key` is unique and stable across reruns.
+
+    `context` carries the plan item's structured data (kind, attributes,
+    principles). Model backends ignore it; the offline backend composes its
+    text from it. It is never sent to an API.
+    """
 
     key: str
     model: str
@@ -41,6 +46,7 @@ class GenerationRequest:
     system: tuple[SystemBlock, ...] = ()
     max_tokens: int = 2048
     temperature: float = 1.0
+    context: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

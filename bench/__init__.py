@@ -1,0 +1,1 @@
+"""Benchmarks: speed and memory goals, each run side by side with a common peer."""
