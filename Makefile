@@ -23,7 +23,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ccorpus constitution stats constitution/sample.md
 	$(BIN)/ccorpus constitution show constitution/sample.md --depth 2
-	$(BIN)/ccorpus corpus from-constitution constitution/sample.md --out $(DEMO_OUT)/principles --quiet
+	$(BIN)/ccorpus constitution export constitution/sample.md --out $(DEMO_OUT)/principles --overwrite
 	$(BIN)/ccorpus corpus stats $(DEMO_OUT)/principles
 	@echo "demo corpus written to $(DEMO_OUT)/principles"
 

@@ -27,4 +27,4 @@ SkipBadOption = Annotated[
 
 def emit_json(data: Any) -> None:
     """Write one JSON document to stdout (no rich markup, no wrapping)."""
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
