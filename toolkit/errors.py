@@ -9,6 +9,7 @@ that ran and failed). Anything else escaping is a bug, not a user error.
 from __future__ import annotations
 
 __all__ = [
+    "BackendError",
     "CheckFailed",
     "ConfigError",
     "CorpusError",
@@ -46,6 +47,11 @@ class RecordError(InputError):
 
 class ConfigError(InputError):
     """A configuration key is missing or holds a value out of its allowed set."""
+
+
+class BackendError(CorpusError):
+    """A generation service cannot serve any request: credentials refused, or it
+    stayed unreachable through every retry. The message never holds the key."""
 
 
 class CheckFailed(CorpusError):

@@ -1,0 +1,299 @@
+"""The live Anthropic backend, through the real SDK against a fake API.
+
+Also the cost accounting it feeds: the price table and the cost ledger.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, Reply
+from toolkit.errors import BackendError, ConfigError, CorpusError, RecordError
+from toolkit.generate.anthropic_backend import AnthropicBackend
+from toolkit.generate.backend import GenerationRequest, GenerationResult, SystemBlock, Usage
+from toolkit.generate.ledger import CostLedger
+from toolkit.generate.pricing import PRICES, cost, estimate_tokens, price_for
+
+SYSTEM = (SystemBlock("You write documents.", cache=True), SystemBlock("Principle 3 applies."))
+
+
+def requests(n: int = 3, **kw: object) -> list[GenerationRequest]:
+    return [
+        GenerationRequest(key=f"k{i}", model=MODEL, prompt=f"prompt {i}", system=SYSTEM, **kw)  # type: ignore[arg-type]
+        for i in range(n)
+    ]
+
+
+def backend(
+    fake: FakeAnthropic, sleeps: list[float] | None = None, **kw: object
+) -> AnthropicBackend:
+    record = sleeps.append if sleeps is not None else (lambda s: None)
+    return AnthropicBackend(api_key=KEY, http_client=fake.http_client(), sleep=record, **kw)  # type: ignore[arg-type]
+
+
+def run(b: AnthropicBackend, reqs: list[GenerationRequest]) -> dict[str, GenerationResult]:
+    out: list[GenerationResult] = []
+    b.generate(reqs, out.append)
+    assert sorted(r.key for r in out) == sorted(r.key for r in reqs), "each key exactly once"
+    return {r.key: r for r in out}
+
+
+def test_request_carries_cached_system_blocks_then_the_prompt() -> None:
+    fake = FakeAnthropic()
+    req = GenerationRequest(key="a", model=MODEL, prompt="Write.", system=SYSTEM, max_tokens=321)
+    results = run(backend(fake), [req])
+    (sent,) = fake.sent("messages")
+    assert sent.body["system"] == [
+        {"type": "text", "text": "You write documents.", "cache_control": {"type": "ephemeral"}},
+        {"type": "text", "text": "Principle 3 applies."},
+    ]
+    assert sent.body["messages"] == [{"role": "user", "content": "Write."}]
+    assert sent.body["model"] == MODEL and sent.body["max_tokens"] == 321
+    assert "temperature" not in sent.body  # the API default is never sent explicitly
+    assert results["a"].text == "answer to Write." and results["a"].stop_reason == "end_turn"
+
+
+def test_non_default_temperature_is_sent_and_empty_system_is_omitted() -> None:
+    fake = FakeAnthropic()
+    run(backend(fake), [GenerationRequest(key="a", model=MODEL, prompt="x", temperature=0.3)])
+    (sent,) = fake.sent("messages")
+    assert sent.body["temperature"] == 0.3 and "system" not in sent.body
+
+
+def test_429_waits_as_long_as_retry_after_says() -> None:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(429, "rate_limit_error", retry_after="2"))
+    sleeps: list[float] = []
+    results = run(backend(fake, sleeps), requests(1))
+    assert sleeps == [2.0]
+    assert results["k0"].ok and len(fake.sent("messages")) == 2
+
+
+def test_retry_after_ms_is_preferred() -> None:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(429, "rate_limit_error", retry_after_ms="1500"))
+    sleeps: list[float] = []
+    run(backend(fake, sleeps), requests(1))
+    assert sleeps == [1.5]
+
+
+def test_overloaded_server_errors_and_dropped_connections_are_retried_with_backoff() -> None:
+    fake = FakeAnthropic()
+    fake.script(
+        "messages",
+        Reply.error(529, "overloaded_error"),
+        Reply.error(500, "api_error"),
+        Reply(0),
+    )
+    sleeps: list[float] = []
+    results = run(backend(fake, sleeps), requests(1))
+    assert results["k0"].ok and len(fake.sent("messages")) == 4
+    assert len(sleeps) == 3
+    for attempt, wait in enumerate(sleeps, start=1):  # base 1s doubling, jitter in [0.5, 1)
+        assert 0.5 * 2 ** (attempt - 1) <= wait < 2 ** (attempt - 1)
+    assert sleeps == _sleeps_of_a_second_identical_run()  # seeded jitter: reproducible
+
+
+def _sleeps_of_a_second_identical_run() -> list[float]:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(529, "x"), Reply.error(500, "x"), Reply(0))
+    sleeps: list[float] = []
+    run(backend(fake, sleeps), requests(1))
+    return sleeps
+
+
+def test_400_fails_only_that_request_and_is_not_retried() -> None:
+    fake = FakeAnthropic()
+    bad = Reply.error(400, "invalid_request_error", "prompt is too long")
+    fake.script("messages", bad, when=lambda body: body["messages"][0]["content"] == "prompt 1")
+    sleeps: list[float] = []
+    results = run(backend(fake, sleeps), requests(3))
+    assert results["k0"].ok and results["k2"].ok
+    assert results["k1"].text is None
+    assert results["k1"].error == "HTTP 400 invalid_request_error: prompt is too long"
+    assert len(fake.sent("messages")) == 3 and sleeps == []
+
+
+def test_401_raises_a_corpus_error_that_holds_no_key() -> None:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(401, "authentication_error", "invalid x-api-key"), times=9)
+    with pytest.raises(BackendError) as caught:
+        run(backend(fake, concurrency=1), requests(3))
+    assert isinstance(caught.value, CorpusError)
+    assert "authentication_error" in str(caught.value) and KEY not in str(caught.value)
+    assert len(fake.sent("messages")) == 1  # nothing else is attempted once the key is refused
+
+
+def test_exhausted_attempts_become_an_error_result_not_an_exception() -> None:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(529, "overloaded_error", "Overloaded"), times=99)
+    sleeps: list[float] = []
+    results = run(backend(fake, sleeps, max_attempts=3), requests(1))
+    assert results["k0"].error == "HTTP 529 overloaded_error: Overloaded (gave up after 3 attempts)"
+    assert len(fake.sent("messages")) == 3 and len(sleeps) == 2
+
+
+def test_usage_is_summed_and_the_ledger_prices_it_from_the_table(tmp_path: Path) -> None:
+    fake = FakeAnthropic()
+    ledger = CostLedger(tmp_path / "costs.jsonl")
+    total = Usage()
+    for result in run(backend(fake), requests(3)).values():
+        ledger.record(result)
+        total += result.usage
+    assert total == Usage(60, 30, 300, 900)
+    summary = ledger.summary()
+    assert summary["requests"] == 3 and summary["errors"] == 0
+    assert summary["tokens"] == total.to_dict()
+    # claude-sonnet-4-6: $3 input, $15 output, $3.75 cache write, $0.30 cache read per MTok.
+    expected = (60 * 3 + 30 * 15 + 300 * 3.75 + 900 * 0.30) / 1e6
+    assert summary["cost_usd"] == pytest.approx(expected)
+    assert summary["by_model"][MODEL]["cost_usd"] == pytest.approx(expected)
+    assert summary["by_mode"]["live"]["requests"] == 3
+
+
+def test_concurrency_is_bounded_and_callbacks_never_overlap() -> None:
+    fake = FakeAnthropic(gather=3, expect=12)
+    inside = threading.Lock()
+    overlaps: list[str] = []
+    seen: list[str] = []
+
+    def on_result(result: GenerationResult) -> None:
+        if not inside.acquire(blocking=False):
+            overlaps.append(result.key)
+            return
+        try:
+            seen.append(result.key)
+        finally:
+            inside.release()
+
+    backend(fake, concurrency=3).generate(requests(12), on_result)
+    assert fake.max_in_flight == 3
+    assert sorted(seen) == sorted(f"k{i}" for i in range(12)) and overlaps == []
+
+
+def test_a_failing_callback_stops_new_calls_and_propagates() -> None:
+    fake = FakeAnthropic()
+
+    def on_result(result: GenerationResult) -> None:
+        raise OSError("journal disk full")
+
+    with pytest.raises(OSError, match="journal disk full"):
+        backend(fake, concurrency=1).generate(requests(5), on_result)
+    assert len(fake.sent("messages")) == 1
+
+
+def test_missing_key_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"ANTHROPIC_API_KEY is not set; use --backend offline"):
+        AnthropicBackend()
+
+
+def test_key_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://proxy.example.test/anthropic")
+    fake = FakeAnthropic()
+    run(AnthropicBackend(http_client=fake.http_client()), requests(1))
+    (sent,) = fake.sent("messages")
+    assert sent.url == "https://proxy.example.test/anthropic/v1/messages"
+    assert KEY in sent.headers["authorization"]
+
+
+def test_a_passed_client_is_used_without_sdk_retries() -> None:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(500, "api_error"), times=2)
+    sleeps: list[float] = []
+    b = AnthropicBackend(fake.client(), sleep=sleeps.append, max_attempts=2)
+    results = run(b, requests(1))
+    assert not results["k0"].ok and len(fake.sent("messages")) == 2 and len(sleeps) == 1
+
+
+def test_unknown_model_fails_before_anything_is_sent() -> None:
+    fake = FakeAnthropic()
+    req = GenerationRequest(key="a", model="gpt-4o", prompt="x")
+    with pytest.raises(ConfigError, match=r"'gpt-4o'.*claude-sonnet-4-6"):
+        backend(fake).generate([req], lambda r: None)
+    assert fake.seen == []
+
+
+def test_max_tokens_beyond_the_sdk_non_streaming_limit_is_a_config_error() -> None:
+    fake = FakeAnthropic()
+    req = GenerationRequest(key="a", model=MODEL, prompt="x", max_tokens=64_000)
+    with pytest.raises(ConfigError, match="max_tokens"):
+        backend(fake).generate([req], lambda r: None)
+    assert fake.seen == []
+
+
+def test_the_key_never_reaches_results_errors_or_the_ledger(tmp_path: Path) -> None:
+    fake = FakeAnthropic()
+    echo = Reply.error(400, "invalid_request_error", f"bad header {KEY}")
+    fake.script("messages", echo, when=lambda body: body["messages"][0]["content"] == "prompt 0")
+    fake.script("messages", Reply.error(503, "api_error"), times=6)
+    ledger = CostLedger(tmp_path / "costs.jsonl")
+    b = backend(fake, concurrency=1, max_attempts=2)
+    results = run(b, requests(5))
+    for result in results.values():
+        ledger.record(result)
+    assert "***" in str(results["k0"].error)
+    texts = [repr(r) for r in results.values()] + [repr(b), ledger.path.read_text()]
+    assert not any(KEY in text for text in texts)
+
+
+# -- cost accounting ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "entry"),
+    [
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+        ("claude-haiku-4-5-20251001", "claude-haiku-4-5"),
+        ("claude-3-5-haiku-latest", "claude-3-5-haiku"),
+        ("claude-opus-4-20250514", "claude-opus-4-0"),
+        ("claude-opus-4-8", "claude-opus-4-8"),
+    ],
+)
+def test_dated_and_alias_ids_find_their_entry(model: str, entry: str) -> None:
+    assert price_for(model) is PRICES[entry]
+
+
+def test_unknown_model_names_itself_and_lists_known_ones() -> None:
+    known = r"no price for model 'claude-9'; known models: .*claude-haiku-4-5"
+    with pytest.raises(ConfigError, match=known):
+        price_for("claude-9")
+
+
+def test_cache_rates_batch_discount_and_long_prompt_tier() -> None:
+    sonnet = price_for("claude-sonnet-4-6")
+    assert (sonnet.cache_write, sonnet.cache_read) == (3.75, pytest.approx(0.3))
+    usage = Usage(1_000_000, 1_000_000, 0, 0)
+    assert cost(MODEL, usage, batch=False) == pytest.approx(18.0)
+    assert cost(MODEL, usage, batch=True) == pytest.approx(9.0)
+    short, long = Usage(50_000, 1_000), Usage(150_000, 1_000)
+    assert cost("claude-haiku-5-5", short, batch=False) == pytest.approx(0.0055)
+    assert cost("claude-haiku-5-5", long, batch=False) == pytest.approx(0.0775)
+
+
+def test_estimate_tokens_is_about_four_characters_a_token() -> None:
+    assert [estimate_tokens(t) for t in ("", "abcd", "abcde", "x" * 400)] == [0, 1, 2, 100]
+
+
+def test_ledger_skips_a_torn_final_line_and_appends_cleanly_after_it(tmp_path: Path) -> None:
+    path = tmp_path / "costs.jsonl"
+    ledger = CostLedger(path)
+    ok = GenerationResult("a", MODEL, "t", Usage(10, 10), mode="batch")
+    ledger.record(ok)
+    with path.open("ab") as handle:
+        handle.write(b'{"key": "b", "model": "claude-son')  # a crash mid-append
+    assert [r["key"] for r in CostLedger(path).rows()] == ["a"]
+    offline = GenerationResult("c", "offline-template", "t", Usage(5, 5), mode="offline")
+    assert CostLedger(path).record(offline) == 0.0
+    assert [r["key"] for r in CostLedger(path).rows()] == ["a", "c"]
+    assert CostLedger(path).summary()["by_mode"]["offline"]["cost_usd"] == 0.0
+
+
+def test_ledger_refuses_a_damaged_middle_line(tmp_path: Path) -> None:
+    path = tmp_path / "costs.jsonl"
+    path.write_text('not json\n{"key": "a"}\n')
+    with pytest.raises(RecordError, match=r"costs.jsonl:1:"):
+        CostLedger(path).summary()

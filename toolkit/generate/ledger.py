@@ -1,0 +1,149 @@
+"""An append-only record of what each completed request cost.
+
+One JSONL row per result, flushed and fsynced as it is written, so a crash
+loses at most the row being written. A final line cut short by such a crash
+is ignored when reading and trimmed before the next append; a malformed line
+anywhere else is a `RecordError`, since it means the file was damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypedDict
+
+from toolkit.errors import RecordError
+from toolkit.generate.backend import GenerationResult, Usage
+from toolkit.generate.pricing import cost
+
+__all__ = ["CostLedger", "GroupSummary", "LedgerSummary"]
+
+_TOKEN_KINDS = tuple(Usage().to_dict())
+
+
+class GroupSummary(TypedDict):
+    requests: int
+    cost_usd: float
+
+
+class LedgerSummary(TypedDict):
+    requests: int
+    errors: int
+    tokens: dict[str, int]
+    cost_usd: float
+    by_model: dict[str, GroupSummary]
+    by_mode: dict[str, GroupSummary]
+
+
+class CostLedger:
+    """Costs of completed requests in the JSONL file at `path`.
+
+    Row: key, model, mode (live | batch | offline), ok, usage, cost_usd, ts.
+    Offline rows cost 0; batch rows are priced at the batch discount.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._tail_checked = False
+
+    def __repr__(self) -> str:
+        return f"CostLedger({str(self.path)!r})"
+
+    def record(self, result: GenerationResult) -> float:
+        """Append the row for `result` and return its cost in USD."""
+        usd = 0.0  # offline work and failed requests cost nothing
+        if result.mode != "offline" and result.usage != Usage():
+            usd = cost(result.model, result.usage, batch=result.mode == "batch")
+        row = {
+            "key": result.key,
+            "model": result.model,
+            "mode": result.mode,
+            "ok": result.ok,
+            "usage": result.usage.to_dict(),
+            "cost_usd": round(usd, 8),
+            "ts": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode()
+        with self._lock:
+            self._trim_torn_tail()
+            with self.path.open("ab") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        return usd
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Every complete row, oldest first; a torn final line is skipped."""
+        if not self.path.exists():
+            return []
+        lines = self.path.read_bytes().split(b"\n")
+        # A file that ends with "\n" splits into [..., b""]; anything else in the
+        # last slot is a row that a crash interrupted before its newline.
+        body = lines[:-1]
+        rows: list[dict[str, Any]] = []
+        for lineno, raw in enumerate(body, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except ValueError as exc:
+                raise RecordError(str(self.path), lineno, f"not a JSON ledger row: {exc}") from None
+            if not isinstance(row, dict):
+                raise RecordError(str(self.path), lineno, "a ledger row must be a JSON object")
+            rows.append(row)
+        return rows
+
+    def summary(self) -> LedgerSummary:
+        """Requests, errors, tokens by kind and USD totals, overall, by model and by mode."""
+        out = LedgerSummary(
+            requests=0,
+            errors=0,
+            tokens=dict.fromkeys(_TOKEN_KINDS, 0),
+            cost_usd=0.0,
+            by_model={},
+            by_mode={},
+        )
+        for row in self.rows():
+            usd = float(row.get("cost_usd", 0.0))
+            out["requests"] += 1
+            out["errors"] += 0 if row.get("ok", True) else 1
+            out["cost_usd"] += usd
+            usage = row.get("usage") or {}
+            for kind in _TOKEN_KINDS:
+                out["tokens"][kind] += int(usage.get(kind) or 0)
+            _add(out["by_model"], str(row.get("model")), usd)
+            _add(out["by_mode"], str(row.get("mode")), usd)
+        out["cost_usd"] = round(out["cost_usd"], 8)
+        for group in (*out["by_model"].values(), *out["by_mode"].values()):
+            group["cost_usd"] = round(group["cost_usd"], 8)
+        return out
+
+    def _trim_torn_tail(self) -> None:
+        """Cut a final line left without its newline, so the next row starts clean."""
+        if self._tail_checked:
+            return
+        self._tail_checked = True
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return
+        with self.path.open("r+b") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            handle.seek(size - 1)
+            if handle.read(1) == b"\n":
+                return
+            handle.seek(0)
+            handle.truncate(handle.read().rfind(b"\n") + 1)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _add(groups: dict[str, GroupSummary], name: str, usd: float) -> None:
+    entry = groups.setdefault(name, GroupSummary(requests=0, cost_usd=0.0))
+    entry["requests"] += 1
+    entry["cost_usd"] += usd
