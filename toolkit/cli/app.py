@@ -15,6 +15,7 @@ import typer
 from toolkit import __version__
 from toolkit.cli.constitution import app as constitution_app
 from toolkit.cli.corpus import app as corpus_app
+from toolkit.cli.generate import app as generate_app
 from toolkit.errors import CorpusError
 
 __all__ = ["app", "main"]
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(constitution_app, name="constitution")
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(generate_app, name="generate")
 
 
 def _version(value: bool) -> None:

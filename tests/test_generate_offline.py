@@ -1,0 +1,89 @@
+"""The offline backend and the released prompt templates."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.generate_support import ATTRIBUTES, write_small
+from toolkit.generate.backend import GenerationRequest, GenerationResult
+from toolkit.generate.offline import OfflineBackend, principle_sentences
+from toolkit.generate.planners import make_plan
+from toolkit.generate.runner import prepare_requests
+from toolkit.generate.templates import available_templates, load_template
+
+# A released template is never edited: a change of wording is a new version file.
+# Add a line here when a new version is released; never change an existing one.
+RELEASED = {
+    "advice-direct.v1": "710a9c50d2110b9f",
+    "advice-operator.v1": "6238cd5509c1904a",
+    "advice.v1": "864eb04fefb3cbfb",
+    "explainer.v1": "c3e82754a72dee7b",
+    "offline-advice.v1": "e0627dfa1b8c5416",
+    "offline-explainer.v1": "23c5a2dfe648b1dc",
+    "offline-phrases.v1": "e37690c486f07c7c",
+    "offline-story.v1": "c444cac5e3957bd5",
+    "story.v1": "0cdcb416ea99aac7",
+    "system.v1": "e562ea850beda44a",
+}
+
+
+def _digest(name: str, version: str) -> str:
+    return hashlib.sha256(load_template(name, version).text.encode()).hexdigest()[:16]
+
+
+def test_released_templates_are_unchanged() -> None:
+    found = {
+        f"{name}.{version}": _digest(name, version)
+        for name, versions in available_templates().items()
+        for version in versions
+    }
+    assert found == RELEASED
+
+
+def _requests(tmp_path: Path, kind: str, n: int = 10) -> list[GenerationRequest]:
+    plan = tmp_path / f"{kind}.jsonl"
+    make_plan(kind, write_small(tmp_path), plan, n=n, attributes_dir=ATTRIBUTES)
+    return prepare_requests(plan, "offline")[1]
+
+
+def _answer(requests: list[GenerationRequest]) -> list[GenerationResult]:
+    results: list[GenerationResult] = []
+    OfflineBackend().generate(requests, results.append)
+    return results
+
+
+@pytest.mark.parametrize("kind", ["explainers", "stories", "advice"])
+def test_offline_documents_are_deterministic_varied_and_never_claim_a_model(
+    tmp_path: Path, kind: str
+) -> None:
+    requests = _requests(tmp_path, kind)
+    first, second = _answer(requests), _answer(requests)
+    assert [r.text for r in first] == [r.text for r in second]
+    assert len({r.text for r in first}) == len(requests)
+    assert len({(r.text or "").split(".")[0] for r in first}) > 1
+    for request, result in zip(requests, first, strict=True):
+        assert result.ok and result.key == request.key
+        assert (result.model, result.mode, result.usage.to_dict()) == (
+            "offline",
+            "offline",
+            dict.fromkeys(result.usage.to_dict(), 0),
+        )
+        sentences = principle_sentences(request.context["principles"][0]["text"])
+        assert any(sentence in (result.text or "") for sentence in sentences)
+        assert "$" not in (result.text or "")
+
+
+def test_offline_story_shows_deliberation_and_advice_is_a_dialogue(tmp_path: Path) -> None:
+    story = _answer(_requests(tmp_path, "stories", n=5))[0].text or ""
+    assert story.count("\n\n") >= 5 and '"' in story
+    for result in _answer(_requests(tmp_path, "advice", n=5)):
+        turns = [line.split(":")[0] for line in (result.text or "").splitlines() if line]
+        assert turns[0] == "User" and turns.count("User") == turns.count("Assistant") == 2
+
+
+def test_offline_request_without_context_gets_an_error_result() -> None:
+    results = _answer([GenerationRequest(key="k", model="offline", prompt="p")])
+    assert not results[0].ok and "context" in (results[0].error or "")

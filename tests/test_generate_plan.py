@@ -1,0 +1,192 @@
+"""Planning: attribute lists, templates, and plans that cover every principle evenly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import typer
+
+from tests.generate_support import ATTRIBUTES, write_small
+from toolkit.cli.generate import app
+from toolkit.constitution import load_constitution
+from toolkit.errors import ConfigError, InputError, RecordError
+from toolkit.generate.attributes import ATTRIBUTE_FILES, load_attributes
+from toolkit.generate.plan import read_plan, write_plan
+from toolkit.generate.planners import Planner, plan_advice, plan_explainers, plan_stories
+from toolkit.generate.templates import available_templates, load_template, render
+
+
+def _generate(*args: str) -> None:
+    typer.main.get_command(app).main(list(args), standalone_mode=False)
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    return write_small(tmp_path)
+
+
+# -- attributes ---------------------------------------------------------------
+
+
+def test_attributes_load_from_the_repository_lists() -> None:
+    attributes = load_attributes(ATTRIBUTES)
+    assert set(attributes.values) == set(ATTRIBUTE_FILES)
+    label, description = attributes.labelled("roles")[0]
+    assert label and description and ":" not in label
+    assert all("name" in tool for tool in attributes.tools)
+
+
+def test_missing_attribute_directory_names_path_and_expected_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        load_attributes(tmp_path / "nowhere")
+    assert "nowhere" in str(err.value) and "settings.txt" in str(err.value)
+
+
+def test_missing_and_empty_attribute_files_are_named(tmp_path: Path) -> None:
+    copy = tmp_path / "stories" / "attributes"
+    shutil.copytree(ATTRIBUTES, copy)
+    shutil.copy(ATTRIBUTES.parent / "tools.json", copy.parent / "tools.json")
+    (copy / "genres.txt").unlink()
+    with pytest.raises(InputError, match=r"missing genres\.txt"):
+        load_attributes(copy)
+    (copy / "genres.txt").write_text("# only a comment\n\n")
+    with pytest.raises(InputError, match=r"genres\.txt: no values"):
+        load_attributes(copy)
+    (copy / "genres.txt").write_text("thriller\n")
+    (copy / "roles.txt").write_text("# roles\nplain value without a label\n")
+    with pytest.raises(RecordError, match=r"roles\.txt:2: expected 'label: description'"):
+        load_attributes(copy)
+
+
+# -- templates ----------------------------------------------------------------
+
+
+def test_templates_load_latest_and_refuse_unknown_names_and_versions() -> None:
+    story = load_template("story")
+    assert story.version == available_templates()["story"][-1]
+    with pytest.raises(ConfigError, match=r"available: .*story"):
+        load_template("no-such-template")
+    with pytest.raises(ConfigError, match="no version 'v99'; available: v1"):
+        load_template("story", "v99")
+
+
+def test_render_names_template_and_missing_placeholder() -> None:
+    with pytest.raises(ConfigError, match=r"story\.v1: no value for placeholder \$\w+"):
+        render(load_template("story", "v1"), {"genre": "thriller"})
+
+
+# -- plans --------------------------------------------------------------------
+
+
+def test_same_seed_gives_byte_identical_plan_and_another_seed_differs(
+    tmp_path: Path, small: Path
+) -> None:
+    constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
+    paths = []
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        path = tmp_path / f"{name}.jsonl"
+        write_plan(plan_stories(constitution, attributes, n=30, seed=seed), path)
+        paths.append(path.read_bytes())
+    assert paths[0] == paths[1]
+    assert paths[0] != paths[2]
+
+
+@pytest.mark.parametrize("planner", [plan_explainers, plan_stories, plan_advice])
+def test_every_principle_gets_its_quota(planner: Planner, small: Path) -> None:
+    constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
+    ids = [p.id for p in constitution.principles()]
+    items = planner(constitution, attributes, n=12, seed=3)
+    primary = Counter(item.principle_ids[0] for item in items)
+    assert set(primary) == set(ids)
+    assert sorted(primary.values()) == [2, 2, 2, 3, 3]
+    exact = planner(constitution, attributes, per_principle=3, seed=3)
+    assert Counter(item.principle_ids[0] for item in exact) == dict.fromkeys(ids, 3)
+
+
+def test_n_below_the_number_of_principles_is_refused(small: Path) -> None:
+    constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
+    with pytest.raises(ConfigError, match="minimum is n=5"):
+        plan_stories(constitution, attributes, n=4)
+
+
+def test_story_attribute_values_are_used_evenly(small: Path) -> None:
+    constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
+    items = plan_stories(constitution, attributes, n=137, seed=11)
+    for name, values in (
+        ("setting", attributes.get("settings")),
+        ("genre", attributes.get("genres")),
+        ("role", [label for label, _ in attributes.labelled("roles")]),
+        ("dilemma", [label for label, _ in attributes.labelled("dilemmas")]),
+        ("point_of_view", attributes.get("points_of_view")),
+        ("length", [label for label, _ in attributes.labelled("lengths")]),
+    ):
+        counts = Counter(item.attributes[name] for item in items)
+        assert set(counts) == set(values), name
+        assert max(counts.values()) - min(counts.values()) <= 1, name
+    seconds = [item for item in items if len(item.principle_ids) == 2]
+    assert 0 < len(seconds) < len(items)
+    assert all(a != b for a, b in (item.principle_ids for item in seconds))
+
+
+def test_story_prompt_quotes_the_principle_and_length_sets_max_tokens(small: Path) -> None:
+    constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
+    bodies = {p.id: p for p in constitution.principles()}
+    items = plan_stories(constitution, attributes, n=20, seed=1)
+    for item in items:
+        node = bodies[item.principle_ids[0]]
+        assert node.title in item.prompt
+        assert all(line in item.prompt for line in node.body.splitlines())
+        assert item.attributes["dilemma"] in item.prompt and "$" not in item.prompt
+        assert item.plan_id.startswith("story-") and len(item.plan_id) == len("story-00000")
+    by_length = {item.attributes["length_words"]: item.max_tokens for item in items}
+    assert sorted(by_length.values()) == [by_length[w] for w in sorted(by_length)]
+    assert len(set(by_length.values())) > 1
+
+
+def test_advice_has_an_operator_and_unused_tools_about_half_the_time(small: Path) -> None:
+    constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
+    items = plan_advice(constitution, attributes, n=40, seed=5)
+    known = {tool["name"] for tool in attributes.tools}
+    with_operator = [item for item in items if item.attributes["system_prompt"]]
+    assert len(with_operator) == 20
+    for item in with_operator:
+        names = [tool["name"] for tool in item.attributes["tools"]]
+        assert 2 <= len(names) <= 4 and len(set(names)) == len(names) and set(names) <= known
+        assert item.attributes["system_prompt"] in item.prompt
+        assert all(f'"name": "{name}"' in item.prompt for name in names)
+    for item in items:
+        if not item.attributes["system_prompt"]:
+            assert item.attributes["tools"] == [] and "<tools>" not in item.prompt
+
+
+def test_identical_prompts_get_distinct_sample_indices(tmp_path: Path, small: Path) -> None:
+    narrow = tmp_path / "narrow" / "attributes"
+    shutil.copytree(ATTRIBUTES, narrow)
+    shutil.copy(ATTRIBUTES.parent / "tools.json", narrow.parent / "tools.json")
+    (narrow / "explainer_genres.txt").write_text("FAQ\n")
+    (narrow / "audiences.txt").write_text("a nurse\n")
+    items = plan_explainers(load_constitution(small), load_attributes(narrow), per_principle=3)
+    assert sorted(Counter(item.sample_index for item in items).items()) == [(0, 5), (1, 5), (2, 5)]
+    assert len({item.key("m") for item in items}) == len(items)
+
+
+def test_cli_plan_writes_items_and_reports_coverage(
+    tmp_path: Path, small: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "plan.jsonl"
+    _generate(
+        "plan", "explainers", "--constitution", str(small), "--out", str(out),
+        "-n", "9", "--attributes", str(ATTRIBUTES), "--json",
+    )  # fmt: skip
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["items"] == 9 and figures["principles_covered"] == figures["principles"] == 5
+    assert len(list(read_plan(out))) == 9
+    with pytest.raises(ConfigError, match="not both"):
+        _generate(
+            "plan", "advice", "--constitution", str(small), "--out", str(out),
+            "-n", "9", "--per-principle", "2", "--attributes", str(ATTRIBUTES),
+        )  # fmt: skip

@@ -1,0 +1,320 @@
+"""Running plans: resumable, crash-safe, costed, and rebuilt as documents every time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import typer
+
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic
+from tests.generate_support import ATTRIBUTES, ROOT, SAMPLE, Spy, write_small
+from toolkit.cli.generate import app
+from toolkit.constitution import load_constitution
+from toolkit.errors import InputError, RecordError
+from toolkit.generate.anthropic_backend import AnthropicBackend
+from toolkit.generate.backends import DEFAULT_MODEL
+from toolkit.generate.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    Usage,
+)
+from toolkit.generate.journal import Journal
+from toolkit.generate.plan import read_plan
+from toolkit.generate.planners import make_plan
+from toolkit.generate.rundir import run_status
+from toolkit.generate.runner import estimate_run, prepare_requests, run_plan
+from toolkit.io import read_documents
+
+
+def _generate(*args: str) -> None:
+    typer.main.get_command(app).main(list(args), standalone_mode=False)
+
+
+def _plan(tmp_path: Path, kind: str = "stories", n: int = 20, name: str = "plan.jsonl") -> Path:
+    out = tmp_path / name
+    make_plan(kind, write_small(tmp_path), out, n=n, attributes_dir=ATTRIBUTES)
+    return out
+
+
+def _keys(plan: Path, model: str = "offline") -> list[str]:
+    return [item.key(model) for item in read_plan(plan)]
+
+
+def test_plan_200_stories_then_offline_run_covers_every_principle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan, out = tmp_path / "stories.jsonl", tmp_path / "run"
+    _generate(
+        "plan", "stories", "--constitution", str(SAMPLE), "--out", str(plan), "-n", "200",
+        "--attributes", str(ATTRIBUTES),
+    )  # fmt: skip
+    count = len(load_constitution(SAMPLE).principles())
+    assert f"covering {count} of {count} principles" in capsys.readouterr().out
+    _generate("run", str(plan), "--out", str(out), "--backend", "offline", "--quiet", "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["succeeded"] == summary["documents"] == 200 and summary["cost_usd"] == 0
+    docs = list(read_documents(out / "documents"))
+    constitution = load_constitution(SAMPLE)
+    assert len(docs) == len({d.id for d in docs}) == 200
+    covered = {d.principle_ids[0] for d in docs}
+    assert covered == {p.id for p in constitution.principles()}
+    for doc in docs:
+        prov = doc.provenance
+        assert (prov.backend, prov.model, prov.template, prov.template_version) == (
+            "offline", "offline", "story", "v1",
+        )  # fmt: skip
+        assert prov.constitution_version == constitution.version and prov.created_at
+        assert {"plan_id", "sample_index", "setting", "role", "dilemma"} <= set(prov.seed)
+        assert doc.kind == "story" and doc.title and doc.text.strip()
+
+
+def test_rerun_sends_nothing(tmp_path: Path) -> None:
+    plan, out = _plan(tmp_path), tmp_path / "run"
+    first = Spy()
+    run_plan(plan, out, backend=first, model="offline", quiet=True)
+    again = Spy()
+    summary = run_plan(plan, out, backend=again, model="offline", quiet=True)
+    assert len(first.sent) == 20 and again.sent == []
+    assert summary.already_done == 20 and summary.documents == 20
+
+
+def test_interrupted_run_keeps_results_and_rerun_sends_exactly_the_rest(tmp_path: Path) -> None:
+    plan, out = _plan(tmp_path), tmp_path / "run"
+    crashing = Spy(stop_after=7)
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan, out, backend=crashing, model="offline", quiet=True)
+    assert Journal(out / "journal.jsonl").completed() == set(crashing.sent)
+    assert len(list(read_documents(out / "documents"))) == 7
+    assert json.loads((out / "run.json").read_text())["status"] == "interrupted"
+    rest = Spy()
+    run_plan(plan, out, backend=rest, model="offline", quiet=True)
+    keys = _keys(plan)
+    assert sorted(rest.sent) == sorted(set(keys) - set(crashing.sent))
+    assert Counter(crashing.sent + rest.sent) == Counter(keys)
+    assert len(list(read_documents(out / "documents"))) == 20
+
+
+_SLOW_RUN = """
+import sys, time
+from toolkit.generate.offline import OfflineBackend
+from toolkit.generate.runner import run_plan
+
+class Slow(OfflineBackend):
+    def generate(self, requests, on_result):
+        for request in requests:
+            time.sleep(0.02)
+            super().generate([request], on_result)
+
+run_plan(sys.argv[1], sys.argv[2], backend=Slow(), model="offline", quiet=True)
+"""
+
+
+def test_sigkill_loses_no_journaled_result_and_resends_nothing_twice(tmp_path: Path) -> None:
+    plan, out = _plan(tmp_path, n=300), tmp_path / "run"
+    script = tmp_path / "slow_run.py"
+    script.write_text(_SLOW_RUN)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, str(script), str(plan), str(out)], env=env)
+    journal = out / "journal.jsonl"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= 10:
+            break
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    journaled = {row["key"]: row["text"] for row in Journal(journal).rows() if row["ok"]}
+    assert 10 <= len(journaled) < 300
+    rest = Spy()
+    run_plan(plan, out, backend=rest, model="offline", quiet=True)
+    assert len(rest.sent) == len(set(rest.sent)) and not set(rest.sent) & set(journaled)
+    assert set(rest.sent) | set(journaled) == set(_keys(plan))
+    texts = {d.metadata["request_key"]: d.text for d in read_documents(out / "documents")}
+    assert len(texts) == 300 and all(texts[k] == t for k, t in journaled.items())
+
+
+def test_failed_results_are_journaled_and_retried(tmp_path: Path) -> None:
+    plan, out = _plan(tmp_path, n=10), tmp_path / "run"
+    keys = _keys(plan)
+    summary = run_plan(plan, out, backend=Spy(fail=keys[:3]), model="offline", quiet=True)
+    assert (summary.succeeded, summary.failed, summary.documents) == (7, 3, 7)
+    assert summary.status == "incomplete" and summary.errors[0].endswith("boom")
+    figures = run_status(out)
+    assert (figures["done"], figures["pending"], figures["failed"]) == (7, 3, 3)
+    retry = Spy()
+    run_plan(plan, out, backend=retry, model="offline", quiet=True)
+    assert sorted(retry.sent) == sorted(keys[:3])
+    assert run_status(out)["failed"] == 0
+
+
+def test_plan_with_a_bad_line_is_reported_as_file_and_line(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, n=5)
+    lines = plan.read_text().splitlines()
+    lines[2] = '{"plan_id": "story-00002", "kind": "story"'
+    plan.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordError, match=rf"^{plan}:3: not valid JSON"):
+        run_plan(plan, tmp_path / "run", backend=Spy(), model="offline", quiet=True)
+
+
+def test_constitution_changed_since_planning_is_refused(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, n=5)
+    planned = next(read_plan(plan)).constitution_version
+    small = tmp_path / "small.md"
+    small.write_text(small.read_text() + "\nOne more sentence.\n")
+    with pytest.raises(InputError) as err:
+        run_plan(plan, tmp_path / "run", backend=Spy(), model="offline", quiet=True)
+    message = str(err.value)
+    assert str(plan) in message and planned in message
+    assert load_constitution(small).version in message
+
+
+def test_dry_run_sends_nothing_and_prices_the_anthropic_model(tmp_path: Path) -> None:
+    plan, out = _plan(tmp_path), tmp_path / "run"
+    spy = Spy()
+    offline = run_plan(plan, out, backend=spy, model="offline", dry_run=True)
+    assert spy.sent == [] and not out.exists()
+    assert offline.to_send == 20 and offline.estimate and offline.estimate["cost_usd"] == 0
+    live = estimate_run(plan, out, backend_name="anthropic", model="claude-sonnet-4-5")
+    batch = estimate_run(plan, out, backend_name="anthropic", model="claude-sonnet-4-5", batch=True)
+    assert live.estimate and batch.estimate and not out.exists()
+    assert live.estimate["cost_usd"] > 0
+    assert batch.estimate["cost_usd"] == pytest.approx(live.estimate["cost_usd"] / 2, rel=1e-3)
+    tokens = live.estimate["tokens"]
+    assert tokens["cache_creation_input_tokens"] > 0 and tokens["cache_read_input_tokens"] > 0
+
+
+def test_requests_carry_cached_constitution_then_style_guide(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, n=5)
+    items, requests = prepare_requests(plan, "claude-sonnet-4-5")
+    first = requests[0]
+    assert first.system[0].cache and first.system[0].text == (tmp_path / "small.md").read_text()
+    assert not first.system[1].cache and "Writing guide" in first.system[1].text
+    assert first.key == items[0].key("claude-sonnet-4-5") and first.prompt == items[0].prompt
+    assert first.context["principles"][0]["id"] == items[0].principle_ids[0]
+
+
+def test_pilot_reports_openings_and_diversity_per_template(tmp_path: Path) -> None:
+    stories = _plan(tmp_path, "stories", n=10, name="s.jsonl")
+    explainers = _plan(tmp_path, "explainers", n=10, name="e.jsonl")
+    plan = tmp_path / "both.jsonl"
+    plan.write_bytes(stories.read_bytes() + explainers.read_bytes())
+    spy = Spy()
+    summary = run_plan(plan, tmp_path / "run", backend=spy, model="offline", pilot=4, quiet=True)
+    assert len(spy.sent) == 8 and summary.pilot is not None
+    assert set(summary.pilot) == {"story", "explainer"}
+    for report in summary.pilot.values():
+        assert report["documents"] == 4
+        assert sum(entry["count"] for entry in report["opening_5grams"]) == 4
+        assert all(len(entry["ngram"].split()) == 5 for entry in report["opening_5grams"])
+        assert 0 < report["diversity"] < 1
+
+
+def test_status_reports_items_tokens_and_cost(tmp_path: Path) -> None:
+    plan, out = _plan(tmp_path, n=6), tmp_path / "run"
+
+    class Priced(Spy):
+        name = "priced"
+
+        def generate(
+            self, requests: Sequence[GenerationRequest], on_result: ResultCallback
+        ) -> None:
+            for request in requests[:4]:
+                self.sent.append(request.key)
+                on_result(
+                    GenerationResult(
+                        key=request.key, model=request.model, text="A story.",
+                        usage=Usage(input_tokens=1000, output_tokens=500), mode="live",
+                    )
+                )  # fmt: skip
+
+    run_plan(plan, out, backend=Priced(), model="claude-sonnet-4-5", quiet=True)
+    figures = run_status(out)
+    assert (figures["plan_items"], figures["done"], figures["pending"]) == (6, 4, 2)
+    assert figures["tokens"]["input_tokens"] == 4000
+    assert figures["tokens"]["output_tokens"] == 2000
+    assert figures["cost_usd"] == pytest.approx(4 * (1000 * 3 + 500 * 15) / 1e6)
+
+
+def test_a_run_directory_refuses_another_model(tmp_path: Path) -> None:
+    plan, out = _plan(tmp_path, n=5), tmp_path / "run"
+    run_plan(plan, out, backend=Spy(), model="offline", quiet=True)
+    with pytest.raises(InputError, match="model 'offline', not 'claude-sonnet-4-5'"):
+        run_plan(plan, out, backend=Spy(), model="claude-sonnet-4-5", quiet=True)
+
+
+def test_journal_ignores_and_then_trims_a_torn_final_line(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "journal.jsonl")
+    journal.append(GenerationResult(key="a", model="m", text="x"), plan_id="p-1", backend="b")
+    with journal.path.open("ab") as handle:
+        handle.write(b'{"key": "b", "ok": tr')
+    assert journal.completed() == {"a"}
+    again = Journal(journal.path)
+    again.append(GenerationResult(key="c", model="m", text="y"), plan_id="p-2", backend="b")
+    assert [row["key"] for row in again.rows()] == ["a", "c"]
+
+
+def test_cli_run_defaults_to_offline_without_a_key_and_status_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan, out = _plan(tmp_path, n=5), tmp_path / "run"
+    _generate("run", str(plan), "--out", str(out), "--dry-run", "--backend", "anthropic")
+    dry = capsys.readouterr()
+    assert f"would send 5 of 5 requests ({DEFAULT_MODEL})" in dry.out and not out.exists()
+    assert "estimated cost   $" in dry.out and "$0.0000" not in dry.out
+    _generate("run", str(plan), "--out", str(out), "--quiet")
+    ran = capsys.readouterr()
+    assert ran.err.strip().splitlines() == [
+        "ANTHROPIC_API_KEY is not set: using the offline backend (--backend to choose)"
+    ]
+    assert "documents        5" in ran.out and "cost             $0.0000" in ran.out
+    _generate("status", str(out), "--json")
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["backend"], figures["done"], figures["pending"]) == ("offline", 5, 0)
+    with pytest.raises(InputError, match=r"no run\.json"):
+        _generate("status", str(tmp_path))
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_anthropic_run_through_the_real_sdk_is_costed_and_resumable(
+    tmp_path: Path, batch: bool
+) -> None:
+    plan, out = _plan(tmp_path, n=6), tmp_path / "run"
+    fake = FakeAnthropic()
+
+    def backend() -> AnthropicBackend:
+        return AnthropicBackend(
+            api_key=KEY,
+            http_client=fake.http_client(),
+            sleep=lambda seconds: None,
+            batch=batch,
+            state_path=out / "batches.json",
+        )
+
+    summary = run_plan(plan, out, backend=backend(), model=MODEL, quiet=True)
+    assert summary.succeeded == summary.documents == 6 and summary.cost_usd > 0
+    bodies = [s.body for s in fake.sent("messages")] or [
+        item["params"] for s in fake.sent("batches.create") for item in s.body["requests"]
+    ]
+    assert len(bodies) == 6
+    constitution = (tmp_path / "small.md").read_text()
+    assert bodies[0]["system"][0] == {
+        "type": "text", "text": constitution, "cache_control": {"type": "ephemeral"},
+    }  # fmt: skip
+    assert "cache_control" not in bodies[0]["system"][1]
+    docs = list(read_documents(out / "documents"))
+    assert {(d.provenance.backend, d.provenance.model) for d in docs} == {("anthropic", MODEL)}
+    ledger = run_status(out)
+    assert ledger["cost_usd"] == pytest.approx(summary.cost_usd)
+    before = len(fake.seen)
+    again = run_plan(plan, out, backend=backend(), model=MODEL, quiet=True)
+    assert again.sent == 0 and len(fake.seen) == before

@@ -1,0 +1,216 @@
+"""`ccorpus generate`: plan requests, run a plan resumably, and report a run's status.
+
+Each command calls one library function and prints what it returns; errors
+are raised as `CorpusError`, never printed here.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.generate.backends import DEFAULT_MODEL, OFFLINE_MODEL, default_backend, open_backend
+from toolkit.generate.planners import make_plan
+from toolkit.generate.rundir import run_status
+from toolkit.generate.runner import RunSummary, estimate_run, run_plan
+from toolkit.progress import stderr_console
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Plan and run the generation of explainers, stories and advice dialogues.",
+    no_args_is_help=True,
+)
+
+
+class PlanKind(StrEnum):
+    explainers = "explainers"
+    stories = "stories"
+    advice = "advice"
+
+
+class BackendName(StrEnum):
+    offline = "offline"
+    anthropic = "anthropic"
+
+
+def _say(text: str) -> None:
+    stdout_console.print(text, markup=False)
+
+
+@app.command()
+def plan(
+    kind: Annotated[
+        PlanKind, typer.Argument(metavar="KIND", help="explainers, stories or advice.")
+    ],
+    constitution: Annotated[
+        Path, typer.Option("--constitution", metavar="PATH", help="The Markdown constitution.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="PLAN.jsonl", help="The plan file to write.")
+    ],
+    n: Annotated[
+        int | None,
+        typer.Option("-n", metavar="N", help="Items in all, spread over every principle."),
+    ] = None,
+    per_principle: Annotated[
+        int | None,
+        typer.Option("--per-principle", metavar="N", help="Exactly N items for each principle."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every choice in the plan.")] = 0,
+    attributes: Annotated[
+        Path | None,
+        typer.Option(
+            "--attributes",
+            metavar="DIR",
+            help="Attribute lists (default: stories/attributes; tools.json beside it).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a deterministic plan covering every principle of a constitution.
+
+    Without -n or --per-principle, one item per principle.
+    """
+    result = make_plan(
+        kind.value,
+        constitution,
+        out,
+        n=n,
+        per_principle=per_principle,
+        seed=seed,
+        attributes_dir=attributes,
+    )
+    if as_json:
+        emit_json(result)
+        return
+    _say(
+        f"wrote {result['items']} {kind.value} items to {out}, covering "
+        f"{result['principles_covered']} of {result['principles']} principles"
+    )
+
+
+def _print_run(summary: RunSummary) -> None:
+    if summary.dry_run:
+        estimate = summary.estimate or {}
+        tokens = estimate.get("tokens", {})
+        _say(f"would send {summary.to_send} of {summary.selected} requests ({summary.model})")
+        _say(f"already done     {summary.already_done}")
+        for kind, count in tokens.items():
+            _say(f"{kind:<28} ~{count}")
+        _say(f"estimated cost   ${estimate.get('cost_usd', 0.0):.4f}")
+        return
+    rows = [
+        ("plan items", summary.plan_items),
+        ("selected", summary.selected),
+        ("already done", summary.already_done),
+        ("sent", summary.sent),
+        ("succeeded", summary.succeeded),
+        ("failed", summary.failed),
+        ("documents", summary.documents),
+        ("status", summary.status),
+        ("cost", f"${summary.cost_usd:.4f}"),
+    ]
+    for label, value in rows:
+        _say(f"{label:<16} {value}")
+    for error in summary.errors:
+        stderr_console.print(f"failed: {error}", markup=False)
+    for template, report in (summary.pilot or {}).items():
+        diversity = report["diversity"]
+        shown = "n/a" if diversity is None else f"{diversity:.3f}"
+        _say(f"pilot {template}: {report['documents']} documents, diversity {shown}")
+        for entry in report["opening_5grams"]:
+            _say(f"  {entry['count']:>4}  {entry['ngram']}")
+
+
+@app.command()
+def run(
+    plan_path: Annotated[
+        Path, typer.Argument(metavar="PLAN.jsonl", help="A plan from `ccorpus generate plan`.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="Run directory (journal, documents).")
+    ],
+    backend: Annotated[
+        BackendName | None,
+        typer.Option(
+            "--backend",
+            help="Who writes: anthropic (default when ANTHROPIC_API_KEY is set) or offline.",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            metavar="MODEL",
+            help=f"Model id (default: {DEFAULT_MODEL}; offline runs: {OFFLINE_MODEL}).",
+        ),
+    ] = None,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Use the Message Batches API (half price, slower).")
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Live requests in flight at once.")
+    ] = 4,
+    pilot: Annotated[
+        int | None,
+        typer.Option(
+            "--pilot",
+            metavar="K",
+            min=1,
+            help="Only the first K items per template, then report openings and diversity.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Send nothing; print what would be sent and cost.")
+    ] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Send every request of a plan not yet done in DIR, journaling each result.
+
+    Rerunning resumes: finished requests are never sent again, failed ones are
+    retried. Documents are written to DIR/documents even when a run is cut short.
+    """
+    name = backend.value if backend is not None else default_backend()
+    if backend is None and name == "offline":
+        stderr_console.print(
+            "ANTHROPIC_API_KEY is not set: using the offline backend (--backend to choose)",
+            markup=False,
+        )
+    chosen_model = model or (OFFLINE_MODEL if name == "offline" else DEFAULT_MODEL)
+    summary: RunSummary
+    if dry_run:
+        summary = estimate_run(
+            plan_path, out, backend_name=name, model=chosen_model, batch=batch, pilot=pilot
+        )
+    else:
+        engine = open_backend(name, out_dir=out, batch=batch, concurrency=concurrency)
+        summary = run_plan(
+            plan_path, out, backend=engine, model=chosen_model, pilot=pilot, quiet=quiet
+        )
+    if as_json:
+        emit_json(summary.to_dict())
+    else:
+        _print_run(summary)
+
+
+@app.command()
+def status(
+    out: Annotated[Path, typer.Argument(metavar="DIR", help="A run directory.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a run's progress: items done, pending and failed, tokens and cost so far."""
+    figures: dict[str, Any] = run_status(out)
+    if as_json:
+        emit_json(figures)
+        return
+    for key in ("plan", "backend", "model", "last_run", "plan_items", "done", "pending", "failed"):
+        _say(f"{key.replace('_', ' '):<16} {figures[key]}")
+    for kind, count in figures["tokens"].items():
+        _say(f"{kind:<28} {count}")
+    _say(f"{'cost':<16} ${figures['cost_usd']:.4f}")
