@@ -20,12 +20,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+CONSTITUTION ?= constitution/sample.md
+CC := $(BIN)/ccorpus
+
 demo: $(STAMP)
-	$(BIN)/ccorpus constitution stats constitution/sample.md
-	$(BIN)/ccorpus constitution show constitution/sample.md --depth 2
-	$(BIN)/ccorpus constitution export constitution/sample.md --out $(DEMO_OUT)/principles --overwrite
-	$(BIN)/ccorpus corpus stats $(DEMO_OUT)/principles
-	@echo "demo corpus written to $(DEMO_OUT)/principles"
+	$(CC) constitution stats $(CONSTITUTION)
+	$(CC) constitution export $(CONSTITUTION) --out $(DEMO_OUT)/principles --overwrite
+	$(CC) generate plan explainers --constitution $(CONSTITUTION) --per-principle 2 --seed 1 --out $(DEMO_OUT)/plans/explainers.jsonl
+	$(CC) generate plan stories --constitution $(CONSTITUTION) --per-principle 2 --seed 1 --out $(DEMO_OUT)/plans/stories.jsonl
+	$(CC) generate plan advice --constitution $(CONSTITUTION) --per-principle 1 --seed 1 --out $(DEMO_OUT)/plans/advice.jsonl
+	$(CC) generate run $(DEMO_OUT)/plans/explainers.jsonl --out $(DEMO_OUT)/runs/explainers --backend offline
+	$(CC) generate run $(DEMO_OUT)/plans/stories.jsonl --out $(DEMO_OUT)/runs/stories --backend offline
+	$(CC) generate run $(DEMO_OUT)/plans/advice.jsonl --out $(DEMO_OUT)/runs/advice --backend offline
+	for kind in explainers stories advice; do $(CC) corpus stats $(DEMO_OUT)/runs/$$kind/documents --quiet || exit 1; done
+	@echo "demo: documents under $(DEMO_OUT)/runs/*/documents, principles under $(DEMO_OUT)/principles"
 
 lint: $(STAMP)
 	$(BIN)/ruff check toolkit tests bench
