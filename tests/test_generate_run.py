@@ -21,13 +21,13 @@ from toolkit.cli.generate import app
 from toolkit.constitution import load_constitution
 from toolkit.errors import InputError, RecordError
 from toolkit.generate.anthropic_backend import AnthropicBackend
-from toolkit.generate.backends import DEFAULT_MODEL
 from toolkit.generate.backend import (
     GenerationRequest,
     GenerationResult,
     ResultCallback,
     Usage,
 )
+from toolkit.generate.backends import DEFAULT_MODEL
 from toolkit.generate.journal import Journal
 from toolkit.generate.plan import read_plan
 from toolkit.generate.planners import make_plan
