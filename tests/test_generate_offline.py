@@ -21,6 +21,7 @@ RELEASED = {
     "advice-operator.v1": "6238cd5509c1904a",
     "advice.v1": "864eb04fefb3cbfb",
     "explainer.v1": "c3e82754a72dee7b",
+    "judge.v1": "e98e5220c2dc899b",
     "offline-advice.v1": "e0627dfa1b8c5416",
     "offline-explainer.v1": "23c5a2dfe648b1dc",
     "offline-phrases.v1": "e37690c486f07c7c",

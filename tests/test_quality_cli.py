@@ -1,0 +1,172 @@
+"""`ccorpus quality` commands, run through the group's own click command.
+
+The lead registers the group in the root app; until then it is run directly,
+with the root app's error handling (a `CorpusError` is one stderr line and
+its exit code) reproduced here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import typer
+
+from toolkit.cli.quality import app
+from toolkit.document import Document
+from toolkit.errors import CorpusError
+from toolkit.io import write_documents
+
+FIXTURES = Path(__file__).parent / "fixtures" / "quality"
+
+
+def _clean_story() -> str:
+    with (FIXTURES / "documents.toml").open("rb") as handle:
+        docs = tomllib.load(handle)["doc"]
+    return str(next(d["text"] for d in docs if d["name"] == "clean_story"))
+
+
+STORY = _clean_story()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
+    capsys.readouterr()
+    command = typer.main.get_command(app)
+    try:
+        command.main(list(args), prog_name="ccorpus quality", standalone_mode=True)
+        code = 0
+    except CorpusError as err:
+        sys.stderr.write(f"error: {err}\n")
+        code = err.exit_code
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 0
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    docs = [
+        Document.create("story", STORY),
+        Document.create("story", "Too short to teach anything."),
+        Document.create("advice", "Sure! Here's a dialogue. " + STORY),
+    ]
+    path = tmp_path / "corpus.jsonl"
+    write_documents(docs, path, compress=False)
+    return path
+
+
+def test_score_prints_json_and_writes_scores(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    result = run(capsys, "score", str(corpus), "--out", str(tmp_path / "out"), "--json", "-q")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["documents"] == 3 and summary["by_kind"] == {"advice": 1, "story": 2}
+    assert summary["grounding"] == "off"
+    lines = (tmp_path / "out" / "scores.jsonl").read_text().splitlines()
+    assert [set(json.loads(line)) for line in lines] == [
+        {"id", "kind", "scores", "profile_version"}
+    ] * 3
+
+
+def test_filter_prints_counts_per_reason(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run(capsys, "filter", str(corpus), "--out", str(out), "--json", "--quiet")
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert (summary["kept"], summary["dropped"]) == (1, 2)
+    assert summary["reasons"] == {"too_short": 1, "meta_text": 1}
+    for name in ("kept", "rejected", "scores.jsonl", "summary.json"):
+        assert (out / name).exists()
+
+    table = run(capsys, "filter", str(corpus), "--out", str(out), "--scores",
+                str(out / "scores.jsonl"), "-q")  # fmt: skip
+    assert table.code == 0, table.err
+    assert "rejected               2" in table.out and "  too_short" in table.out
+
+
+def test_profile_error_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    profile = tmp_path / "bad.toml"
+    profile.write_text('version = "x"\n[story.short]\nsignal = "wordcount"\nmin = 5\n')
+    result = run(capsys, "filter", str(corpus), "--out", str(tmp_path / "o"),
+                 "--profile", str(profile), "-q")  # fmt: skip
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert result.err.startswith(f"error: {profile}: key 'story.short.signal'")
+    assert "valid signals: words" in result.err
+
+
+def test_unknown_spacy_model_is_one_line(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    result = run(capsys, "score", str(corpus), "--out", str(tmp_path / "o"),
+                 "--spacy-model", "xx_missing_pipeline", "-q")  # fmt: skip
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "xx_missing_pipeline" in result.err
+
+
+def test_grounding_with_a_constitution_without_embeddings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "c.jsonl"
+    doc = Document.create("explainer", STORY, principle_ids=["honesty"])
+    write_documents([doc], path, compress=False)
+    result = run(capsys, "score", str(path), "--out", str(tmp_path / "o"), "--constitution",
+                 str(FIXTURES / "constitution.md"), "--no-embed", "--json", "-q")  # fmt: skip
+    assert json.loads(result.out)["grounding"] == "lexical"
+    scores = json.loads((tmp_path / "o" / "scores.jsonl").read_text())["scores"]
+    assert scores["grounding_cosine"] is None and scores["grounding_lexical"] is not None
+
+
+def test_every_command_has_help_and_json() -> None:
+    group = typer.main.get_command(app)
+    commands = getattr(group, "commands", {})
+    assert set(commands) == {"score", "filter", "judge"}
+    for name, command in commands.items():
+        assert (command.help or "").strip(), name
+        options = [p for p in command.params if p.param_type_name == "option"]
+        assert any("--json" in p.opts for p in options), name
+        assert all((p.help or "").strip() for p in options), name
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str], corpus: Path) -> None:
+    assert run(capsys, "score", str(corpus), "--no-such-flag").code == 2
+
+
+def test_judge_with_the_offline_backend_records_errors_not_crashes(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "judged"
+    result = run(capsys, "judge", str(corpus), "--out", str(out), "--constitution",
+                 str(FIXTURES / "constitution.md"), "--backend", "offline", "--limit", "2",
+                 "--json", "-q")  # fmt: skip
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert summary["documents"] == 2 and summary["cost_usd"] == 0
+    rows = [json.loads(line) for line in (out / "judge.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["backend"] == "offline" for r in rows)
+    assert all((r["judge"] is None) == (r["error"] is not None) for r in rows)
+
+
+def test_judge_unknown_backend_is_one_line(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    result = run(capsys, "judge", str(corpus), "--out", str(tmp_path / "j"), "--constitution",
+                 str(FIXTURES / "constitution.md"), "--backend", "nope", "-q")  # fmt: skip
+    assert result.code == 2 and result.err.count("\n") == 1 and "nope" in result.err

@@ -1,0 +1,77 @@
+"""Quality profiles: shipped defaults, kind overrides, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit.errors import ConfigError, InputError
+from toolkit.quality import SIGNALS, load_profile
+
+MINIMAL = 'version = "t.v1"\n'
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profile.toml"
+    path.write_text(text)
+    return path
+
+
+def _error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as err:
+        load_profile(_write(tmp_path, text))
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(str(tmp_path / "profile.toml"))
+    return message
+
+
+def test_default_profile_has_rules_for_every_kind() -> None:
+    profile = load_profile()
+    assert profile.version == "default.v1"
+    for kind in ("explainer", "story", "advice", "external"):
+        rules = profile.rules_for(kind)
+        assert rules and all(rule.signal in SIGNALS for rule in rules)
+    story = {rule.name: rule for rule in profile.rules_for("story")}
+    assert story["too_short"].min == 150  # the kind's rule replaces the base one
+    assert "ungrounded" not in story and "no_deliberation" in story
+    names = [rule.name for rule in profile.rules_for("story")]
+    assert names.index("too_short") == 0  # ... in the base rule's place
+    assert profile.signals.stock_openers and profile.signals.deliberation_cues
+
+
+def test_unknown_signal_names_file_key_and_valid_signals(tmp_path: Path) -> None:
+    message = _error(tmp_path, MINIMAL + '[base.short]\nsignal = "wordz"\nmin = 3\n')
+    assert "key 'base.short.signal'" in message and "'wordz'" in message
+    assert "valid signals: words, sentences," in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("version = 1\n", "key 'version'"),
+        ("nonsense = [\n", "not valid TOML"),
+        (MINIMAL + "[robots.x]\nsignal = 'words'\nmin = 1\n", "unknown section"),
+        (MINIMAL + "[base.x]\nsignal = 'words'\n", "needs min, max or both"),
+        (MINIMAL + "[base.x]\nsignal = 'words'\nmin = 'a'\n", "key 'base.x.min'"),
+        (MINIMAL + "[base.x]\nsignal = 'words'\nmin = 5\nmax = 1\n", "min 5.0 is above max"),
+        (MINIMAL + "[base.x]\nsignal = 'words'\nmni = 5\n", "key 'base.x.mni': unknown"),
+        (MINIMAL + "[signals]\nstock_phrases = ['(']\n", "key 'signals.stock_phrases[0]'"),
+        (MINIMAL + "[signals]\nmeta_phrases = ['As an AI']\n", "lower case"),
+        (MINIMAL + "[signals]\nopener_words = 0\n", "positive integer"),
+        (MINIMAL + "[signals]\ncolour = 1\n", "key 'signals.colour': unknown"),
+    ],
+)
+def test_profile_errors_are_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in _error(tmp_path, text)
+
+
+def test_escapes_with_capitals_are_allowed_in_patterns(tmp_path: Path) -> None:
+    profile = load_profile(_write(tmp_path, MINIMAL + "[signals]\nstock_phrases = ['\\Wfoo\\S']\n"))
+    assert profile.signals.stock_phrases == ("\\Wfoo\\S",)
+
+
+def test_missing_profile_file_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such profile file"):
+        load_profile(tmp_path / "absent.toml")

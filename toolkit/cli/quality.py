@@ -1,0 +1,205 @@
+"""`ccorpus quality`: score documents, filter them by a profile, and judge a sample.
+
+Each command calls one library function in `toolkit.quality` and prints what
+it returns; errors are raised as `CorpusError`s, never printed here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from toolkit.cli.common import JsonOption, QuietOption, SkipBadOption, emit_json, stdout_console
+from toolkit.constitution import Constitution, load_constitution
+from toolkit.quality import filter_corpus, load_profile, score_corpus
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Score, filter and judge corpus quality.", no_args_is_help=True)
+
+CorpusArg = Annotated[
+    Path,
+    typer.Argument(metavar="CORPUS", help="A .jsonl or .jsonl.zst file, or a directory of shards."),
+]
+OutOption = Annotated[
+    Path, typer.Option("--out", metavar="DIR", help="Directory for the output files.")
+]
+ConstitutionOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--constitution",
+        metavar="PATH",
+        help="Constitution for grounding explainers; without it grounding is null.",
+    ),
+]
+ProfileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--profile", metavar="PATH", help="TOML quality profile (default: the shipped default.v1)."
+    ),
+]
+SpacyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spacy-model",
+        metavar="NAME",
+        help="Installed spaCy pipeline to use (default: blank English with a sentencizer).",
+    ),
+]
+EmbedOption = Annotated[
+    bool,
+    typer.Option(
+        "--embed/--no-embed",
+        help="Embedding cosine grounding for explainers (needs --constitution).",
+    ),
+]
+
+
+def _constitution(path: Path | None) -> Constitution | None:
+    return None if path is None else load_constitution(path)
+
+
+def _print(rows: list[tuple[str, Any]]) -> None:
+    for label, value in rows:
+        stdout_console.print(f"{label:<22} {value}", markup=False)
+
+
+@app.command()
+def score(
+    corpus: CorpusArg,
+    out: OutOption,
+    constitution: ConstitutionOption = None,
+    profile: ProfileOption = None,
+    spacy_model: SpacyOption = None,
+    embed: EmbedOption = True,
+    skip_bad: SkipBadOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Compute every quality signal of each document into DIR/scores.jsonl."""
+    result = score_corpus(
+        corpus,
+        out,
+        profile=load_profile(profile),
+        constitution=_constitution(constitution),
+        spacy_model=spacy_model,
+        embeddings=embed,
+        skip_bad=skip_bad,
+        quiet=quiet,
+    )
+    if as_json:
+        emit_json(result)
+        return
+    _print(
+        [
+            ("documents", result["documents"]),
+            *((f"  {kind}", n) for kind, n in result["by_kind"].items()),
+            ("grounding", result["grounding"]),
+            ("profile", result["profile_version"]),
+            ("scores", result["scores"]),
+        ]
+    )
+
+
+@app.command("filter")
+def filter_(
+    corpus: CorpusArg,
+    out: OutOption,
+    profile: ProfileOption = None,
+    scores: Annotated[
+        Path | None,
+        typer.Option(
+            "--scores",
+            metavar="PATH",
+            help="Reuse a scores.jsonl from `quality score` instead of computing scores.",
+        ),
+    ] = None,
+    constitution: ConstitutionOption = None,
+    spacy_model: SpacyOption = None,
+    embed: EmbedOption = True,
+    skip_bad: SkipBadOption = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Keep documents that pass the profile's rules (DIR/kept), reject the rest with reasons.
+
+    Rejects go to DIR/rejected, each with metadata.rejected naming the first
+    rule it failed and listing every failure; DIR/summary.json counts them.
+    """
+    summary = filter_corpus(
+        corpus,
+        out,
+        profile=load_profile(profile),
+        scores=scores,
+        constitution=_constitution(constitution),
+        spacy_model=spacy_model,
+        embeddings=embed,
+        skip_bad=skip_bad,
+        quiet=quiet,
+    )
+    if as_json:
+        emit_json(summary)
+        return
+    _print(
+        [
+            ("documents", summary["documents"]),
+            ("kept", summary["kept"]),
+            ("rejected", summary["dropped"]),
+            *((f"  {reason}", n) for reason, n in summary["reasons"].items()),
+        ]
+    )
+
+
+@app.command()
+def judge(
+    corpus: CorpusArg,
+    out: OutOption,
+    constitution: Annotated[
+        Path,
+        typer.Option(
+            "--constitution", metavar="PATH", help="Constitution holding the cited principles."
+        ),
+    ],
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="offline or anthropic (default: anthropic when ANTHROPIC_API_KEY is set).",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", metavar="M", help="Model to judge with.")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", metavar="N", min=1, help="Judge only the first N documents."),
+    ] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Rate faithfulness and writing quality with an LLM into DIR/judge.jsonl."""
+    from toolkit.generate.backends import (
+        DEFAULT_MODEL,
+        OFFLINE_MODEL,
+        default_backend,
+        open_backend,
+    )
+    from toolkit.quality.judge import judge_corpus
+
+    name = backend or default_backend()
+    chosen = model or (OFFLINE_MODEL if name == "offline" else DEFAULT_MODEL)
+    summary = judge_corpus(
+        corpus,
+        out,
+        open_backend(name, out_dir=out),
+        constitution=load_constitution(constitution),
+        model=chosen,
+        limit=limit,
+        quiet=quiet,
+    )
+    if as_json:
+        emit_json(summary)
+        return
+    _print([(key, value) for key, value in summary.items()])

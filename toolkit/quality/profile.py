@@ -1,0 +1,208 @@
+"""Quality profiles: phrase lists for scoring, and rules with thresholds per kind.
+
+A profile is a TOML file: a `version` string, a `[signals]` table that
+configures scoring (phrase lists, opener settings), and rule tables
+`[SECTION.RULE]` where SECTION is `base` (every kind) or a kind. A kind's
+rules are the base rules, with same-named ones replaced, then its own.
+Each rule names one signal and a `min` and/or `max`; a document fails it when
+the value lies outside. Every mistake is a `ConfigError` naming the file and
+key, so a profile is checked whole before any document is read.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from toolkit.document import KINDS
+from toolkit.errors import ConfigError, InputError
+from toolkit.quality.catalog import SIGNALS
+
+__all__ = ["DEFAULT_PROFILE", "Profile", "Rule", "SignalConfig", "load_profile"]
+
+DEFAULT_PROFILE = "default.v1.toml"
+_SECTIONS = ("base", *KINDS)
+_RULE_KEYS = ("signal", "min", "max", "why")
+_INTS = {"opener_words": 5, "opener_min_docs": 20, "meta_window": 300, "grounding_top_words": 40}
+#: An upper-case letter that is not part of an escape such as \\W or \\S.
+_UPPER = re.compile(r"(?<!\\)[A-Z]")
+_LISTS = ("stock_openers", "stock_phrases", "meta_phrases", "deliberation_cues")
+
+
+@dataclass(frozen=True, slots=True)
+class SignalConfig:
+    """What scoring looks for.
+
+    Patterns are regular expressions matched against the lower-cased text
+    (lower-casing once is several times faster than case-insensitive
+    matching), so they must be written in lower case; curly apostrophes are
+    made straight first, and `^` and `$` match at line boundaries. A pattern
+    that begins with a literal word ("\\bbecause") is much faster to look
+    for than one that begins with a group.
+    """
+
+    opener_words: int = 5
+    opener_min_docs: int = 20
+    meta_window: int = 300
+    grounding_top_words: int = 40
+    stock_openers: tuple[str, ...] = ()
+    stock_phrases: tuple[str, ...] = ()
+    meta_phrases: tuple[str, ...] = ()
+    deliberation_cues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Keep a document only while `min <= scores[signal] <= max` (bounds optional)."""
+
+    name: str
+    signal: str
+    min: float | None = None
+    max: float | None = None
+    why: str = ""
+
+    def failure(self, value: float) -> tuple[str, float] | None:
+        """("min" | "max", threshold) when `value` breaks this rule, else None."""
+        if self.min is not None and value < self.min:
+            return "min", self.min
+        if self.max is not None and value > self.max:
+            return "max", self.max
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A loaded profile: `rules[kind]` in evaluation order (the first failure is the reason)."""
+
+    path: str
+    version: str
+    signals: SignalConfig
+    rules: dict[str, tuple[Rule, ...]]
+
+    def rules_for(self, kind: str) -> tuple[Rule, ...]:
+        return self.rules.get(kind, self.rules["base"])
+
+
+def _valid_signals() -> str:
+    return ", ".join(SIGNALS)
+
+
+def _number(where: str, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: key {key!r}: expected a number, got {value!r}")
+    return float(value)
+
+
+def _rule(where: str, section: str, name: str, table: Any) -> Rule:
+    key = f"{section}.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: key {key!r}: expected a table with signal, min and/or max")
+    unknown = sorted(set(table) - set(_RULE_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: key '{key}.{unknown[0]}': unknown; expected one of {', '.join(_RULE_KEYS)}"
+        )
+    signal = table.get("signal")
+    if signal not in SIGNALS:
+        raise ConfigError(
+            f"{where}: key '{key}.signal': unknown signal {signal!r}; "
+            f"valid signals: {_valid_signals()}"
+        )
+    low = _number(where, f"{key}.min", table["min"]) if "min" in table else None
+    high = _number(where, f"{key}.max", table["max"]) if "max" in table else None
+    if low is None and high is None:
+        raise ConfigError(f"{where}: key {key!r}: a rule needs min, max or both")
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"{where}: key {key!r}: min {low} is above max {high}")
+    why = table.get("why", "")
+    if not isinstance(why, str):
+        raise ConfigError(f"{where}: key '{key}.why': expected a string")
+    return Rule(name=name, signal=str(signal), min=low, max=high, why=why)
+
+
+def _signal_config(where: str, table: Any) -> SignalConfig:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: key 'signals': expected a table")
+    known = (*_INTS, *_LISTS)
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{where}: key 'signals.{unknown[0]}': unknown; expected one of {', '.join(known)}"
+        )
+    values: dict[str, Any] = {}
+    for key, default in _INTS.items():
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: key 'signals.{key}': expected a positive integer")
+        values[key] = value
+    for key in _LISTS:
+        patterns = table.get(key, [])
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ConfigError(f"{where}: key 'signals.{key}': expected a list of strings")
+        for index, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ConfigError(
+                    f"{where}: key 'signals.{key}[{index}]': bad regular expression ({err})"
+                ) from None
+            if _UPPER.search(pattern):
+                raise ConfigError(
+                    f"{where}: key 'signals.{key}[{index}]': patterns match the lower-cased "
+                    f"text, so write letters in lower case: {pattern!r}"
+                )
+        values[key] = tuple(patterns)
+    return SignalConfig(**values)
+
+
+def _parse(where: str, data: dict[str, Any]) -> Profile:
+    allowed = ("version", "signals", *_SECTIONS)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{where}: key {unknown[0]!r}: unknown section; expected one of {', '.join(allowed)}"
+        )
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        raise ConfigError(f"{where}: key 'version': expected a non-empty string")
+    sections: dict[str, dict[str, Rule]] = {}
+    for section in _SECTIONS:
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: key {section!r}: expected a table of rules")
+        sections[section] = {name: _rule(where, section, name, t) for name, t in table.items()}
+    rules = {"base": tuple(sections["base"].values())}
+    for kind in KINDS:
+        merged = {**sections["base"], **sections[kind]}
+        rules[kind] = tuple(merged.values())
+    return Profile(
+        path=where,
+        version=version,
+        signals=_signal_config(where, data.get("signals", {})),
+        rules=rules,
+    )
+
+
+def load_profile(path: str | Path | None = None) -> Profile:
+    """The profile at `path`, or the shipped default when `path` is None."""
+    if path is None:
+        source = resources.files("toolkit").joinpath("data", "quality", DEFAULT_PROFILE)
+        where = f"<default profile {DEFAULT_PROFILE}>"
+        text = source.read_text(encoding="utf-8")
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"{where}: no such profile file") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"{where}: cannot read profile ({err})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{where}: not valid TOML ({err})") from None
+    return _parse(where, data)

@@ -1,0 +1,150 @@
+"""Quality scores as an attribute file beside the corpus: `OUT/scores.jsonl`.
+
+One line per document, in corpus order: `{"id", "kind", "scores",
+"profile_version"}`. Scores are kept apart from the text so that thresholds
+can be chosen, and chosen again, without recomputing them. The file holds no
+timestamps and rounded floats, so the same input gives the same bytes.
+
+`opener_share` compares each document with the rest of its kind, so it is
+known only after the last document: scoring writes a hidden partial file,
+then rewrites it with the shares filled in, holding only one opener key per
+document in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from toolkit.constitution.model import Constitution
+from toolkit.errors import InputError, RecordError
+from toolkit.io.atomic import atomic_write
+from toolkit.io.corpus import SkipReport, read_documents
+from toolkit.progress import progress
+from toolkit.quality.catalog import Scores
+from toolkit.quality.profile import Profile, load_profile
+from toolkit.quality.scorer import OpenerKey, Scorer
+
+__all__ = ["SCORES_FILE", "ScoreRecord", "read_scores", "score_corpus"]
+
+SCORES_FILE = "scores.jsonl"
+_COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRecord:
+    """The signals of one document, and the profile version that configured them."""
+
+    id: str
+    kind: str
+    scores: Scores
+    profile_version: str
+
+    def to_json(self) -> str:
+        row = {
+            "id": self.id,
+            "kind": self.kind,
+            "scores": self.scores,
+            "profile_version": self.profile_version,
+        }
+        return json.dumps(row, **_COMPACT)
+
+
+def _record(path: Path, lineno: int, line: str) -> ScoreRecord:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise RecordError(str(path), lineno, f"not valid JSON: {err.msg}") from None
+    if not isinstance(row, dict):
+        raise RecordError(str(path), lineno, "expected a JSON object")
+    for key, kind in (("id", str), ("kind", str), ("scores", dict), ("profile_version", str)):
+        if not isinstance(row.get(key), kind):
+            raise RecordError(str(path), lineno, f"{key}: expected a {kind.__name__}")
+    scores: dict[str, Any] = row["scores"]
+    for name, value in scores.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise RecordError(str(path), lineno, f"scores.{name}: expected a number or null")
+    return ScoreRecord(row["id"], row["kind"], scores, row["profile_version"])
+
+
+def read_scores(path: str | Path) -> Iterator[ScoreRecord]:
+    """Stream the records of a scores file; a malformed line is a `RecordError`."""
+    source = Path(path)
+    try:
+        handle = source.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such scores file") from None
+    with handle:
+        for lineno, line in enumerate(handle, start=1):
+            if line.strip():
+                yield _record(source, lineno, line)
+
+
+def _opener_shares(keys: list[OpenerKey], min_docs: int) -> Iterator[float | None]:
+    """Per document: the share of its kind opening with the same words."""
+    per_kind = Counter(kind for kind, _ in keys)
+    shared = Counter(keys)
+    for key in keys:
+        total = per_kind[key[0]]
+        yield round(shared[key] / total, 6) if key[1] and total >= min_docs else None
+
+
+def score_corpus(
+    corpus: str | Path,
+    out: str | Path,
+    *,
+    profile: Profile | None = None,
+    constitution: Constitution | None = None,
+    spacy_model: str | None = None,
+    embeddings: bool = True,
+    skip_bad: bool = False,
+    quiet: bool = False,
+    batch_size: int = 256,
+) -> dict[str, Any]:
+    """Score every document of `corpus` into `out/scores.jsonl`; return a summary."""
+    profile = profile or load_profile()
+    scorer = Scorer(
+        profile,
+        spacy_model=spacy_model,
+        constitution=constitution,
+        embeddings=embeddings,
+        batch_size=batch_size,
+    )
+    target = Path(out) / SCORES_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{SCORES_FILE}.partial")
+    report = SkipReport()
+    keys: list[OpenerKey] = []
+    docs = read_documents(corpus, skip_bad=skip_bad, report=report)
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            shown = progress(docs, description="scoring", quiet=quiet)
+            for doc, scores, key in scorer.score(shown):
+                record = ScoreRecord(doc.id, doc.kind, scores, profile.version)
+                handle.write(record.to_json() + "\n")
+                keys.append(key)
+        shares = _opener_shares(keys, profile.signals.opener_min_docs)
+        with partial.open(encoding="utf-8") as source, atomic_write(target) as sink:
+            for line, share in zip(source, shares, strict=True):
+                row = json.loads(line)
+                row["scores"]["opener_share"] = share
+                sink.write((json.dumps(row, **_COMPACT) + "\n").encode())
+    finally:
+        partial.unlink(missing_ok=True)
+    grounding = "off"
+    if constitution is not None:
+        grounding = "lexical+embedding" if embeddings else "lexical"
+    return {
+        "documents": len(keys),
+        "by_kind": dict(sorted(Counter(kind for kind, _ in keys).items())),
+        "scores": str(target),
+        "profile": profile.path,
+        "profile_version": profile.version,
+        "spacy_model": spacy_model or "blank:en+sentencizer",
+        "grounding": grounding,
+        "skipped_lines": report.to_dict(),
+    }
