@@ -1,0 +1,112 @@
+"""`ccorpus dedup`: drop exact, near and semantic duplicates from a corpus.
+
+A thin twin of `toolkit.dedup.deduplicate`. The root app registers it with
+`app.command("dedup")(dedup_command)`; `app` here runs it alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.dedup import STAGES, DedupConfig, deduplicate, parse_stages
+
+__all__ = ["app", "dedup_command"]
+
+
+def _print_summary(report: dict[str, Any]) -> None:
+    stdout_console.print(
+        f"{report['documents']} documents: {report['kept']} kept, "
+        f"{report['dropped_count']} dropped",
+        markup=False,
+    )
+    for name, figures in report["stages"].items():
+        stdout_console.print(
+            f"  {name:<9} input {figures['input']:>8}  dropped {figures['dropped']:>8}  "
+            f"clusters {figures['clusters']:>7}  {figures['seconds']:>8.2f} s",
+            markup=False,
+        )
+    stdout_console.print(
+        f"kept in {report['out']['kept']}, rejected in {report['out']['rejected']}, "
+        f"report {report['report']['json']}",
+        markup=False,
+    )
+
+
+def dedup_command(
+    corpus: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CORPUS", help="A .jsonl or .jsonl.zst file, or a directory of shards."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output directory: kept/, rejected/ and the report.")
+    ],
+    stages: Annotated[
+        str,
+        typer.Option("--stages", help=f"Comma-separated stages to run, from {','.join(STAGES)}."),
+    ] = ",".join(STAGES),
+    near_threshold: Annotated[
+        float,
+        typer.Option("--near-threshold", help="Jaccard similarity of word n-grams to count."),
+    ] = 0.8,
+    semantic_threshold: Annotated[
+        float,
+        typer.Option("--semantic-threshold", help="Cosine similarity of embeddings to count."),
+    ] = 0.92,
+    num_perm: Annotated[
+        int, typer.Option("--num-perm", help="MinHash permutations per document.")
+    ] = 128,
+    ngram: Annotated[int, typer.Option("--ngram", help="Words per shingle.")] = 5,
+    bands: Annotated[
+        int | None,
+        typer.Option("--bands", help="LSH bands (default: chosen for recall at the threshold)."),
+    ] = None,
+    semantic_index: Annotated[
+        str,
+        typer.Option(
+            "--semantic-index",
+            help="Semantic search: auto (by corpus size), flat, ivf, hnsw or kmeans.",
+        ),
+    ] = "auto",
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache", help="Embedding cache directory (default: OUT/.ccorpus-cache/embeddings)."
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="JSON report path (default: OUT/dedup_report.json); .md beside it."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Drop duplicate documents, keeping one per cluster, and report each drop."""
+    config = DedupConfig(
+        stages=parse_stages(stages),
+        near_threshold=near_threshold,
+        semantic_threshold=semantic_threshold,
+        num_perm=num_perm,
+        ngram=ngram,
+        bands=bands,
+        semantic_index=semantic_index,
+        cache_dir=cache,
+        quiet=quiet,
+    )
+    result = deduplicate(corpus, out, config, report_path=report)
+    if as_json:
+        summary = {k: v for k, v in result.items() if k not in ("dropped", "clusters")}
+        emit_json(summary)
+    else:
+        _print_summary(result)
+
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+app.command(name="dedup")(dedup_command)

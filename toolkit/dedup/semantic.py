@@ -1,0 +1,150 @@
+"""Semantic stage: documents whose MiniLM embeddings have cosine >= threshold.
+
+Embeddings are L2-normalised, so inner product is cosine. The search grows
+with the corpus: an exact `IndexFlatIP` range search while all pairs are
+cheap (up to `approx_above` documents); then an inverted-file index
+(`IndexIVFFlat`, 4*sqrt(n) lists, 8 probed), whose range search returns
+every neighbour above the threshold in the probed lists and, on one CPU,
+beat HNSW on all-pairs queries (50k vectors: 5 s against 12-39 s, with full
+recall of planted pairs); above `cluster_above`, SemDeDup-style (Abbas et
+al. 2023): spherical k-means, then exact similarity within each cluster
+only, which misses the rare pair split across two clusters. HNSW
+(`IndexHNSWFlat`, k nearest neighbours) stays available by name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import faiss
+import numpy as np
+
+from toolkit.dedup.clusters import Edges, FloatArray, IntArray
+from toolkit.dedup.config import DedupConfig
+from toolkit.document import Document
+from toolkit.embedding_cache import EmbeddingCache
+
+__all__ = ["SemanticStage", "choose_index", "semantic_edges"]
+
+Matrix = Any  # float32 (n, dim), rows L2-normalised
+_BLOCK_CELLS = 1 << 24  # similarities computed at once within a cluster (64 MiB)
+
+
+def choose_index(n: int, config: DedupConfig) -> str:
+    """`flat`, `ivf` or `kmeans` for a corpus of n documents (or the kind configured)."""
+    if config.semantic_index != "auto":
+        return config.semantic_index
+    if n > config.cluster_above:
+        return "kmeans"
+    return "ivf" if n > config.approx_above else "flat"
+
+
+def _edges(a: Any, b: Any, score: Any, threshold: float) -> Edges:
+    """Keep `a < b` pairs at or above threshold, each once."""
+    a, b, score = np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(score, np.float32)
+    keep = (a >= 0) & (b >= 0) & (a != b) & (score >= threshold)
+    lo, hi = np.minimum(a[keep], b[keep]), np.maximum(a[keep], b[keep])
+    pairs, first = np.unique(np.stack([lo, hi], axis=1), axis=0, return_index=True)
+    if pairs.shape[0] == 0:
+        return Edges.empty()
+    return Edges(pairs[:, 0].copy(), pairs[:, 1].copy(), score[keep][first])
+
+
+def _flat(vectors: Matrix, threshold: float) -> Edges:
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    # faiss keeps results strictly above the radius; filter to >= threshold after
+    lims, scores, ids = index.range_search(vectors, float(np.nextafter(threshold, -2.0)))
+    queries = np.repeat(np.arange(vectors.shape[0]), np.diff(lims).astype(np.int64))
+    return _edges(queries, ids, scores, threshold)
+
+
+def _ivf(vectors: Matrix, threshold: float) -> Edges:
+    n, dim = vectors.shape
+    lists = max(1, min(round(4 * math.sqrt(n)), n // 39))  # faiss wants >= 39 points per list
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).permutation(n)[: lists * 64]
+    index.train(vectors[np.sort(sample)])
+    index.add(vectors)
+    index.nprobe = min(8, lists)
+    lims, scores, ids = index.range_search(vectors, float(np.nextafter(threshold, -2.0)))
+    queries = np.repeat(np.arange(n), np.diff(lims).astype(np.int64))
+    return _edges(queries, ids, scores, threshold)
+
+
+def _hnsw(vectors: Matrix, threshold: float, k: int) -> Edges:
+    index = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 80
+    index.hnsw.efSearch = max(64, 2 * k)
+    index.add(vectors)
+    k = min(k + 1, vectors.shape[0])  # +1: a document finds itself
+    scores, ids = index.search(vectors, k)
+    queries = np.repeat(np.arange(vectors.shape[0]), k)
+    return _edges(queries, ids.ravel(), scores.ravel(), threshold)
+
+
+def _kmeans(vectors: Matrix, threshold: float, seed: int) -> Edges:
+    n, dim = vectors.shape
+    k = max(1, round(math.sqrt(n)))
+    kmeans = faiss.Kmeans(dim, k, niter=20, seed=seed, spherical=True, verbose=False)
+    kmeans.train(vectors)
+    _, labels = kmeans.index.search(vectors, 1)
+    labels = labels.ravel()
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    parts: list[tuple[Any, Any, Any]] = []
+    for members in np.split(order, bounds):
+        block = vectors[members]
+        rows = max(1, _BLOCK_CELLS // members.shape[0])  # a huge cluster: fewer rows at once
+        for lo in range(0, members.shape[0], rows):
+            sims = block[lo : lo + rows] @ block.T
+            rows, cols = np.nonzero(sims >= threshold)
+            parts.append((members[rows + lo], members[cols], sims[rows, cols]))
+    if not parts:
+        return Edges.empty()
+    a, b, score = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return _edges(a, b, score, threshold)
+
+
+def semantic_edges(vectors: Matrix, config: DedupConfig) -> tuple[Edges, str]:
+    """Duplicate edges among normalised `vectors`, and the index kind used."""
+    kind = choose_index(vectors.shape[0], config)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.shape[0] < 2:
+        return Edges.empty(), kind
+    if kind == "flat":
+        return _flat(vectors, config.semantic_threshold), kind
+    if kind == "ivf":
+        return _ivf(vectors, config.semantic_threshold), kind
+    if kind == "hnsw":
+        return _hnsw(vectors, config.semantic_threshold, config.neighbours), kind
+    return _kmeans(vectors, config.semantic_threshold, config.seed), kind
+
+
+class SemanticStage:
+    """Embed through the cache, then link documents by cosine similarity."""
+
+    name = "semantic"
+    reason = "semantic-duplicate"
+
+    def __init__(self, config: DedupConfig, cache: EmbeddingCache) -> None:
+        self.config = config
+        self.cache = cache
+        self.vectors: Matrix = np.zeros((0, 0), np.float32)
+        self.stats: dict[str, Any] = {}
+
+    def find(self, docs: Sequence[Document]) -> Edges:
+        if len(docs) < 2:  # nothing to compare: do not load the model for it
+            self.stats = {"index": "none", "embedded": 0}
+            return Edges.empty()
+        self.vectors = self.cache.get_or_embed([d.id for d in docs], [d.text for d in docs])
+        edges, kind = semantic_edges(self.vectors, self.config)
+        self.stats = {"index": kind, "embedded": self.cache.last_embedded}
+        return edges
+
+    def scores(self, a: IntArray, b: IntArray) -> FloatArray:
+        products = np.einsum("ij,ij->i", self.vectors[a], self.vectors[b])
+        return np.asarray(products, dtype=np.float32)

@@ -1,0 +1,202 @@
+"""Embeddings computed once per text and model, kept on disk between runs.
+
+Why SQLite (one file, BLOB rows) rather than numpy shards plus an index file:
+each batch of new vectors is one transaction, so a crash mid-run loses at most
+the batch being written and never leaves an index that points past its data;
+lookups by key use the primary-key index, without loading the whole cache; and
+`sqlite3` ships with Python. WAL mode lets readers (a contamination check, say)
+read while a dedup run writes.
+
+Rows are keyed by (model, key): the key is a document id, or `sha256:<hex>` of
+the text for texts that are not documents. The text's hash is stored beside
+the vector, so a document whose text changed under the same id is embedded
+again rather than served a stale vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from toolkit.errors import InputError
+from toolkit.progress import progress
+
+__all__ = ["DEFAULT_MODEL", "Embedder", "EmbeddingCache", "text_hash"]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DB_NAME = "embeddings.sqlite3"
+
+Embedder = Callable[[Sequence[str]], npt.NDArray[np.float32]]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    model TEXT NOT NULL,
+    key TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID
+"""
+_LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's parameter limit
+
+
+def text_hash(text: str) -> str:
+    """Hex sha256 of the UTF-8 text: the key of a text that is not a document."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _default_embedder(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    from toolkit.embeddings import embed
+
+    return embed(texts)
+
+
+class EmbeddingCache:
+    """`get_or_embed(ids, texts)` returns one row per text, embedding only misses.
+
+    `embedder` defaults to the bundled MiniLM; pass another callable (and its
+    own `model_name`) to cache a different model. `embedded` and `hits` count
+    vectors computed and served from disk over this object's life;
+    `last_embedded` counts those of the latest call.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        model_name: str = DEFAULT_MODEL,
+        *,
+        embedder: Embedder | None = None,
+        batch_size: int = 256,
+        quiet: bool = True,
+    ) -> None:
+        if batch_size < 1:
+            raise InputError(f"batch size: expected a positive number, got {batch_size}")
+        self.directory = Path(directory)
+        self.model_name = model_name
+        self.batch_size = batch_size
+        self.quiet = quiet
+        self.embedded = 0
+        self.hits = 0
+        self.last_embedded = 0
+        self._embedder = embedder or _default_embedder
+        self.path = self.directory / DB_NAME
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
+            self._db.commit()
+        except (OSError, sqlite3.Error) as err:
+            raise InputError(f"{self.path}: cannot open the embedding cache ({err})") from None
+
+    def _lookup(self, keys: list[str]) -> dict[str, tuple[str, bytes, int]]:
+        found: dict[str, tuple[str, bytes, int]] = {}
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            query = (
+                "SELECT key, text_hash, vector, dim FROM vectors "
+                f"WHERE model = ? AND key IN ({marks})"
+            )
+            rows = self._db.execute(query, [self.model_name, *chunk])
+            for key, digest, blob, dim in rows:
+                found[key] = (digest, blob, dim)
+        return found
+
+    def _embed_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        vectors = np.asarray(self._embedder(texts), dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(texts):
+            raise InputError(
+                f"embedder for {self.model_name!r}: expected {len(texts)} rows, "
+                f"got shape {vectors.shape}"
+            )
+        return vectors
+
+    def get_or_embed(
+        self, ids: Sequence[str] | None, texts: Sequence[str]
+    ) -> npt.NDArray[np.float32]:
+        """Vectors for `texts` (shape `(len(texts), dim)`), keyed by `ids` or text hashes."""
+        if ids is not None and len(ids) != len(texts):
+            raise InputError(f"embedding cache: {len(ids)} ids for {len(texts)} texts")
+        self.last_embedded = 0
+        if not texts:
+            return self._embed_batch([])
+        digests = [text_hash(t) for t in texts]
+        keys = list(ids) if ids is not None else [f"sha256:{d}" for d in digests]
+        rows: dict[tuple[str, str], list[int]] = {}
+        for pos, pair in enumerate(zip(keys, digests, strict=True)):
+            rows.setdefault(pair, []).append(pos)
+        found = self._lookup(list(dict.fromkeys(keys)))
+        vectors: dict[tuple[str, str], npt.NDArray[np.float32]] = {}
+        for pair in rows:
+            hit = found.get(pair[0])
+            if hit is not None and hit[0] == pair[1]:
+                vectors[pair] = np.frombuffer(hit[1], dtype=np.float32, count=hit[2])
+        self.hits += len(vectors)
+        missing = [pair for pair in rows if pair not in vectors]
+        self._fill(missing, [texts[rows[pair][0]] for pair in missing], vectors)
+        return self._assemble(rows, vectors, len(texts))
+
+    def _fill(
+        self,
+        missing: list[tuple[str, str]],
+        texts: list[str],
+        vectors: dict[tuple[str, str], npt.NDArray[np.float32]],
+    ) -> None:
+        starts = range(0, len(missing), self.batch_size)
+        for start in progress(
+            starts, description="embedding", total=len(starts), quiet=self.quiet or not missing
+        ):
+            batch = missing[start : start + self.batch_size]
+            embedded = self._embed_batch(texts[start : start + self.batch_size])
+            with self._db:  # one transaction per batch: all of it lands, or none
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (self.model_name, key, digest, embedded.shape[1], row.tobytes())
+                        for (key, digest), row in zip(batch, embedded, strict=True)
+                    ],
+                )
+            for pair, row in zip(batch, embedded, strict=True):
+                vectors[pair] = row
+            self.embedded += len(batch)
+            self.last_embedded += len(batch)
+
+    def _assemble(
+        self,
+        rows: dict[tuple[str, str], list[int]],
+        vectors: dict[tuple[str, str], npt.NDArray[np.float32]],
+        n: int,
+    ) -> npt.NDArray[np.float32]:
+        dims = {vec.shape[0] for vec in vectors.values()}
+        if len(dims) != 1:
+            raise InputError(
+                f"{self.path}: vectors of {self.model_name!r} have mixed sizes {sorted(dims)}; "
+                "was another model cached under this name?"
+            )
+        out = np.empty((n, dims.pop()), dtype=np.float32)
+        for pair, positions in rows.items():
+            out[positions] = vectors[pair]
+        return out
+
+    def count(self) -> int:
+        """Vectors stored for this model."""
+        row = self._db.execute("SELECT COUNT(*) FROM vectors WHERE model = ?", [self.model_name])
+        return int(row.fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> EmbeddingCache:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
