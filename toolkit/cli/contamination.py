@@ -1,0 +1,167 @@
+"""`ccorpus contamination`: check a corpus (and plans) against eval sets, gate on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.contamination.check import DEFAULT_CACHE, CheckOptions
+from toolkit.contamination.report import gate_or_raise
+from toolkit.contamination.run import run_check
+from toolkit.errors import ConfigError
+
+app = typer.Typer(help="Find eval items in a corpus before training on it.", no_args_is_help=True)
+
+
+@app.callback()
+def contamination() -> None:
+    """Find eval items in a corpus before training on it."""
+
+
+def _print(report: dict[str, Any]) -> None:
+    summary = report["summary"]
+    stdout_console.print(
+        f"{summary['documents']} documents, {sum(summary['plans'].values())} plan prompts; "
+        f"hits: {summary['hits'] or 'none'}",
+        markup=False,
+    )
+    width = max([4, *map(len, summary["evals"])])
+    stdout_console.print(
+        f"{'eval':<{width}} {'items':>6} {'short':>6} {'hits':>6} {'failing':>8} "
+        f"{'p50':>6} {'p90':>6} {'p99':>6} {'max':>6}",
+        markup=False,
+    )
+    for name, row in summary["evals"].items():
+        dist = report["distance"].get(name, {})
+        figures = " ".join(f"{dist.get(k, '-'):>6}" for k in ("p50", "p90", "p99", "max"))
+        stdout_console.print(
+            f"{name:<{width}} {row['items']:>6} {row['too_short']:>6} {row['items_with_hits']:>6} "
+            f"{row['failing_items']:>8} {figures}",
+            markup=False,
+        )
+    if "decontamination" in report:
+        dec = report["decontamination"]
+        stdout_console.print(
+            f"decontaminated into {dec['out']}: kept {dec['kept']}, rejected {dec['dropped']}, "
+            f"cut {dec['cut']}",
+            markup=False,
+        )
+        for entry in dec["documents"]:
+            stdout_console.print(
+                f"  {entry['action']} {entry['doc_id']}: {entry['reason']}", markup=False
+            )
+    for path in summary.get("files", []):
+        stdout_console.print(f"report: {path}", markup=False)
+    gate = summary["gate"]
+    verdict = "passed" if gate["passed"] else f"FAILED ({gate['failing_items']} item(s))"
+    stdout_console.print(f"gate {verdict}", markup=False)
+
+
+@app.command()
+def check(
+    corpus: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CORPUS", help="A .jsonl or .jsonl.zst file, or a directory of shards."
+        ),
+    ],
+    evals: Annotated[
+        list[str],
+        typer.Option(
+            "--eval",
+            metavar="[NAME=]PATH[:FIELD,...]",
+            help="An eval set (.jsonl, .json, .csv, .tsv, .parquet, a folder of .txt/.md, or a "
+            "saved Hugging Face dataset) and its text field(s); repeatable.",
+        ),
+    ],
+    ngram: Annotated[int, typer.Option("--ngram", help="N-gram size in tokens.")] = 13,
+    semantic_threshold: Annotated[
+        float, typer.Option("--semantic-threshold", help="Report windows at this cosine or above.")
+    ] = 0.85,
+    gate_ngram: Annotated[
+        float,
+        typer.Option(
+            "--gate-ngram", help="Fail when an item has this share of its n-grams matched."
+        ),
+    ] = 0.5,
+    gate_cosine: Annotated[
+        float, typer.Option("--gate-cosine", help="Fail when a window reaches this cosine.")
+    ] = 0.9,
+    top_k: Annotated[
+        int, typer.Option("--top-k", help="Nearest documents per eval item searched by window.")
+    ] = 10,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", metavar="DIR", help="Write contamination.json, .md and .html here."
+        ),
+    ] = None,
+    decontaminate_to: Annotated[
+        Path | None,
+        typer.Option(
+            "--decontaminate",
+            metavar="OUT",
+            help="Write the corpus without gated documents to OUT/kept (removed: OUT/rejected).",
+        ),
+    ] = None,
+    cut_spans: Annotated[
+        bool, typer.Option("--cut-spans", help="With --decontaminate: cut matched spans instead.")
+    ] = False,
+    no_semantic: Annotated[
+        bool, typer.Option("--no-semantic", help="N-gram check only: no embeddings.")
+    ] = False,
+    plans: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--plans", metavar="PLAN", help="A generation plan (JSONL) to check; repeatable."
+        ),
+    ] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            metavar="DIR",
+            help=f"Embedding cache (default {DEFAULT_CACHE}); "
+            "point it at dedup's to reuse its vectors.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Check CORPUS for eval items; exit 1 when the gate is exceeded."""
+    if cut_spans and decontaminate_to is None:
+        raise ConfigError("--cut-spans needs --decontaminate OUT")
+    options = CheckOptions(
+        ngram=ngram,
+        semantic=not no_semantic,
+        semantic_threshold=semantic_threshold,
+        gate_ngram=gate_ngram,
+        gate_cosine=gate_cosine,
+        top_k=top_k,
+        cache_dir=cache,
+        quiet=quiet,
+    )
+    result = run_check(
+        corpus,
+        evals,
+        plans=plans or [],
+        options=options,
+        report_dir=report,
+        decontaminate_to=decontaminate_to,
+        cut_spans=cut_spans,
+    )
+    if as_json:
+        shown = {
+            **result,
+            "distance": {
+                name: {k: v for k, v in dist.items() if k != "nearest"}
+                for name, dist in result["distance"].items()
+            },
+        }
+        emit_json(shown)
+    else:
+        _print(result)
+    gate_or_raise(result)

@@ -1,0 +1,50 @@
+"""Contamination check: are eval items in the corpus (or the generation plans)?
+
+Two stages: token n-gram overlap (verbatim up to case and punctuation) and
+embedding similarity (paraphrase), a distance profile of each eval set, a
+JSON/Markdown/HTML report, a gate, and an optional decontaminated copy.
+"""
+
+from toolkit.contamination.check import CheckOptions, CheckResult, check_contamination
+from toolkit.contamination.decontaminate import cut, decontaminate
+from toolkit.contamination.evals import (
+    EvalItem,
+    EvalSpec,
+    load_eval,
+    load_evals,
+    parse_eval_spec,
+)
+from toolkit.contamination.hits import Hit
+from toolkit.contamination.html_report import render_html
+from toolkit.contamination.ngram import NgramHit, NgramIndex
+from toolkit.contamination.report import (
+    build_report,
+    gate_or_raise,
+    render_markdown,
+    write_reports,
+)
+from toolkit.contamination.run import run_check
+from toolkit.contamination.semantic import SemanticCheck
+
+__all__ = [
+    "CheckOptions",
+    "CheckResult",
+    "EvalItem",
+    "EvalSpec",
+    "Hit",
+    "NgramHit",
+    "NgramIndex",
+    "SemanticCheck",
+    "build_report",
+    "check_contamination",
+    "cut",
+    "decontaminate",
+    "gate_or_raise",
+    "load_eval",
+    "load_evals",
+    "parse_eval_spec",
+    "render_html",
+    "render_markdown",
+    "run_check",
+    "write_reports",
+]

@@ -1,0 +1,223 @@
+"""N-gram overlap: which eval items appear, verbatim up to case and punctuation.
+
+All items' token n-grams (default 13, as in GPT-3 and lm-evaluation-harness)
+go into one index of 64-bit hashes. An item shorter than n tokens but at least
+`min_tokens` long is checked as a whole (its single n-gram is the item);
+shorter items are listed as too short to check, never dropped silently.
+
+The scan hashes every n-gram of a batch of documents at once: token hashes
+come from `text.tokenise`, n-gram hashes from a prefix sum of them (so any
+length costs the same three array operations), and membership is a byte-table
+probe on the top hash bits followed by a binary search of the few survivors.
+Hit documents, which are rare, are then mapped back to original offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from toolkit.contamination.evals import EvalItem
+from toolkit.contamination.text import TokenBatch, _Powers, offset_map, tokenise
+from toolkit.document import Document
+from toolkit.errors import ConfigError
+
+__all__ = ["NgramHit", "NgramIndex"]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+_Q = 0xC2B2AE3D27D4EB4F  # odd: invertible modulo 2**64
+Q_POW, Q_INV_POW = _Powers(_Q), _Powers(pow(_Q, -1, 1 << 64))
+
+
+@dataclass(frozen=True, slots=True)
+class NgramHit:
+    """Item `item` (its position in the index's item list) found in a document.
+
+    `spans` are the merged matched regions in the document's original text;
+    `doc_span` is the longest of them.
+    """
+
+    doc_id: str
+    item: int
+    matched: int
+    total: int
+    spans: tuple[tuple[int, int], ...]
+
+    @property
+    def share(self) -> float:
+        return self.matched / self.total
+
+    @property
+    def doc_span(self) -> tuple[int, int]:
+        return max(self.spans, key=lambda s: (s[1] - s[0], -s[0]))
+
+
+def _prefix(hashes: U64) -> U64:
+    weighted = hashes * Q_INV_POW.get(len(hashes))
+    prefix = np.zeros(len(hashes) + 1, dtype=np.uint64)
+    np.cumsum(weighted, out=prefix[1:])
+    return prefix
+
+
+class _Lookup:
+    """Set membership for many 64-bit hashes at once: a byte table on the top
+    bits rules out almost every miss, a binary search confirms the rest.
+    `find` returns (positions found, index of each in `keys`, which may repeat)."""
+
+    def __init__(self, keys: U64) -> None:
+        self.keys = keys  # sorted, may repeat
+        bits = int(np.clip(np.ceil(np.log2(max(len(keys), 1))) + 4, 16, 26))
+        self.shift = np.uint64(64 - bits)
+        self.table = np.zeros(1 << bits, dtype=bool)
+        self.table[keys >> self.shift] = True
+
+    def find(self, hashes: U64) -> tuple[I64, I64]:
+        where = np.flatnonzero(self.table[hashes >> self.shift])
+        if not len(where):
+            return where, where
+        candidates = hashes[where]
+        slot = np.minimum(np.searchsorted(self.keys, candidates), len(self.keys) - 1)
+        exact = self.keys[slot] == candidates
+        return where[exact], slot[exact]
+
+
+def _gram_hashes(prefix: U64, length: int | I64, first: I64 | None = None) -> U64:
+    """Hashes of the `length`-token grams starting at `first` (default: all)."""
+    if first is None:
+        count = len(prefix) - length
+        return (prefix[length:] - prefix[:count]) * Q_POW.get(len(prefix))[
+            length - 1 : length - 1 + count
+        ]
+    last = first + length
+    hashes: U64 = (prefix[last] - prefix[first]) * Q_POW.get(len(prefix))[last - 1]
+    return hashes
+
+
+class NgramIndex:
+    """The n-grams of every eval item, ready to scan documents against."""
+
+    def __init__(self, items: Sequence[EvalItem], *, n: int = 13, min_tokens: int = 5) -> None:
+        if n < 1 or min_tokens < 1:
+            raise ConfigError(
+                f"n-gram size and minimum item length must be ≥ 1, got {n}, {min_tokens}"
+            )
+        self.items = list(items)
+        self.n = n
+        self.min_tokens = min(min_tokens, n)
+        _, batch = tokenise([item.text for item in self.items])
+        counts = np.diff(batch.token_starts)
+        self.gram_length = np.minimum(counts, n)
+        self.too_short = [int(i) for i in np.flatnonzero(counts < self.min_tokens)]
+        prefix = _prefix(batch.hashes)
+        checked = np.flatnonzero(counts >= self.min_tokens)
+        long_ids = checked[counts[checked] >= n]
+        short_ids = checked[counts[checked] < n]
+        grams = counts[long_ids] - n + 1
+        owners = np.concatenate([np.repeat(long_ids, grams), short_ids])
+        offsets = np.arange(grams.sum()) - np.repeat(np.cumsum(grams) - grams, grams)
+        first = np.concatenate(
+            [batch.token_starts[long_ids].repeat(grams) + offsets, batch.token_starts[short_ids]]
+        )
+        keys = np.concatenate(
+            [
+                _gram_hashes(prefix, n, first[: len(offsets)]),
+                _gram_hashes(prefix, counts[short_ids], first[len(offsets) :]),
+            ]
+        )
+        self.lengths = tuple(sorted({int(c) for c in counts[short_ids]}))
+        self._long = bool(len(long_ids))
+        heads = _gram_hashes(prefix, self.min_tokens, batch.token_starts[short_ids])
+        self._heads = _Lookup(np.unique(heads))  # first tokens of short items: filters positions
+        order = np.lexsort((owners, keys))  # by key, then item; then drop repeats
+        keys, owners = keys[order], owners[order]
+        fresh = np.ones(len(keys), dtype=bool)
+        fresh[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
+        self.grams_per_item = np.bincount(owners[fresh], minlength=len(self.items))
+        self._item_per_pair = owners[fresh].astype(np.int64)
+        self._keys = _Lookup(keys[fresh])
+
+    def _probe(self, prefix: U64, batch: TokenBatch) -> tuple[I64, I64, I64]:
+        """(document, first token, key index) of every gram found, any length."""
+        found: list[tuple[I64, I64, int]] = []
+        if self._long and len(prefix) > self.n:
+            where, slot = self._keys.find(_gram_hashes(prefix, self.n))
+            found.append((where, slot, self.n))
+        if self.lengths and len(prefix) > self.min_tokens:
+            heads, _ = self._heads.find(_gram_hashes(prefix, self.min_tokens))
+            for length in self.lengths:
+                at = heads[heads + length < len(prefix)]
+                where, slot = self._keys.find(_gram_hashes(prefix, length, at))
+                found.append((at[where], slot, length))
+        docs, firsts, slots = [], [], []
+        for where, slot, length in found:
+            doc = np.searchsorted(batch.token_starts, where, side="right") - 1
+            last_doc = np.searchsorted(batch.token_starts, where + length - 1, side="right") - 1
+            same = doc == last_doc
+            docs.append(doc[same])
+            firsts.append(where[same])
+            slots.append(slot[same])
+        if not docs:
+            empty = np.zeros(0, np.int64)
+            return empty, empty, empty
+        return np.concatenate(docs), np.concatenate(firsts), np.concatenate(slots)
+
+    def _scan_batch(self, docs: list[Document]) -> Iterator[NgramHit]:
+        working, batch = tokenise([doc.text for doc in docs])
+        doc, first, slot = self._probe(_prefix(batch.hashes), batch)
+        if not len(doc):
+            return
+        keys = self._keys.keys  # one entry per (item, key) pair, sorted by key
+        owners = np.searchsorted(keys, keys[slot], side="right") - slot
+        pair = np.repeat(np.arange(len(slot)), owners)
+        slot = slot[pair] + np.arange(len(pair)) - np.repeat(np.cumsum(owners) - owners, owners)
+        item = self._item_per_pair[slot]
+        doc, first = doc[pair], first[pair]
+        order = np.lexsort((first, item, doc))
+        doc, first, slot, item = doc[order], first[order], slot[order], item[order]
+        cuts = np.flatnonzero((np.diff(doc) != 0) | (np.diff(item) != 0)) + 1
+        maps: dict[int, tuple[I64, I64]] = {}
+        for group in np.split(np.arange(len(doc)), cuts):
+            d, i = int(doc[group[0]]), int(item[group[0]])
+            if d not in maps:
+                maps[d] = offset_map(docs[d].text, working[d])
+            yield self._hit(docs[d], i, first[group], slot[group], batch, d, maps[d])
+
+    def _hit(
+        self,
+        doc: Document,
+        item: int,
+        first: I64,
+        slot: I64,
+        batch: TokenBatch,
+        d: int,
+        mapping: tuple[I64, I64],
+    ) -> NgramHit:
+        length = int(self.gram_length[item])
+        base = batch.text_starts[d]
+        starts = mapping[0][batch.starts[first] - base]
+        ends = mapping[1][batch.ends[first + length - 1] - base - 1]
+        spans: list[tuple[int, int]] = []
+        for a, b in sorted(zip(starts.tolist(), ends.tolist(), strict=True)):
+            if spans and a <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
+            else:
+                spans.append((a, b))
+        matched = len(np.unique(slot))
+        return NgramHit(doc.id, item, matched, int(self.grams_per_item[item]), tuple(spans))
+
+    def scan(self, docs: Iterable[Document], *, batch_chars: int = 1 << 20) -> Iterator[NgramHit]:
+        """Every (document, item) pair sharing at least one gram, document by document."""
+        batch: list[Document] = []
+        size = 0
+        for doc in docs:
+            batch.append(doc)
+            size += len(doc.text)
+            if size >= batch_chars:
+                yield from self._scan_batch(batch)
+                batch, size = [], 0
+        if batch:
+            yield from self._scan_batch(batch)

@@ -1,0 +1,178 @@
+"""The report of a check (JSON, Markdown, HTML) and the gate verdict on it.
+
+The JSON is the contract: `summary`, `hits` (each with doc_id, eval,
+eval_index, stage, score, doc_span), `too_short` and `distance`. The gate
+fails when any item has a hit at or above its stage's gate: a share of its
+n-grams (`gate_ngram`) or a cosine (`gate_cosine`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from toolkit.contamination.check import CheckResult
+from toolkit.contamination.html_report import render_html
+from toolkit.errors import CheckFailed
+from toolkit.io.atomic import atomic_write
+
+__all__ = ["build_report", "gate_or_raise", "render_markdown", "write_reports"]
+
+SHORT_RULE = (
+    "Items of at least {m} tokens but fewer than n = {n} are matched whole (their one "
+    "n-gram is the whole item, so a hit is a share of 1.0); items under {m} tokens are "
+    "too short to check and are listed under too_short, skipped by both stages."
+)
+PERCENTILES = (50, 90, 99)
+
+
+def _distance(result: CheckResult, name: str) -> dict[str, Any] | None:
+    scores = [s for i, s in result.nearest.items() if result.items[i].eval == name]
+    if not scores or result.semantic is None:
+        return None
+    values = np.asarray(scores, dtype=np.float64)
+    stats: dict[str, Any] = {
+        f"p{q}": round(float(np.percentile(values, q)), 4) for q in PERCENTILES
+    }
+    stats["max"] = round(float(values.max()), 4)
+    stats["items"] = len(values)
+    stats["nearest"] = [round(float(s), 4) for s in values]
+    stats["closest"] = [
+        {"source": key[0], "doc_id": key[1], "score": round(score, 4)}
+        for key, score in result.closest.get(name, [])
+    ]
+    return stats
+
+
+def build_report(result: CheckResult) -> dict[str, Any]:
+    """The report as one JSON-ready dict; `summary.gate.passed` is the verdict."""
+    opts = result.options
+    names = list(dict.fromkeys(item.eval for item in result.items))
+    failing = sorted({(h.eval, h.eval_index) for h in result.hits if h.gated})
+    short = Counter(result.items[i].eval for i in result.too_short)
+    per_eval: dict[str, Any] = {}
+    for name in names:
+        hits = [h for h in result.hits if h.eval == name]
+        per_eval[name] = {
+            "items": sum(1 for item in result.items if item.eval == name),
+            "too_short": short[name],
+            "items_with_hits": len({h.eval_index for h in hits}),
+            "failing_items": sum(1 for e, _ in failing if e == name),
+            "hits": dict(Counter(h.stage for h in hits)),
+        }
+    summary: dict[str, Any] = {
+        "corpus": str(result.corpus),
+        "documents": result.documents,
+        "characters": result.characters,
+        "plans": result.plans,
+        "evals": per_eval,
+        "ngram": {
+            "n": opts.ngram,
+            "min_tokens": opts.min_tokens,
+            "short_item_rule": SHORT_RULE.format(m=opts.min_tokens, n=opts.ngram),
+            "normalisation": "NFKC, case folding, punctuation and whitespace removed; "
+            "CJK, Thai, Lao, Khmer and Myanmar characters are one token each",
+        },
+        "semantic": None
+        if result.semantic is None
+        else {"threshold": opts.semantic_threshold, "top_k": opts.top_k, **result.semantic},
+        "gate": {
+            "ngram_share": opts.gate_ngram,
+            "cosine": opts.gate_cosine if opts.semantic else None,
+            "passed": not failing,
+            "failing_items": len(failing),
+            "failing": [{"eval": e, "eval_index": i} for e, i in failing],
+        },
+        "hits": dict(Counter(h.stage for h in result.hits)),
+    }
+    too_short = [
+        {
+            "eval": result.items[i].eval,
+            "eval_index": result.items[i].index,
+            "text": result.items[i].text,
+        }
+        for i in result.too_short
+    ]
+    distance = {name: _distance(result, name) for name in names}
+    return {
+        "summary": summary,
+        "hits": [h.to_dict() for h in result.hits],
+        "too_short": too_short,
+        "distance": {k: v for k, v in distance.items() if v is not None},
+    }
+
+
+def gate_or_raise(report: dict[str, Any]) -> None:
+    """Raise `CheckFailed` (exit 1) when the gate is exceeded."""
+    gate = report["summary"]["gate"]
+    if gate["passed"]:
+        return
+    worst = next(h for h in report["hits"] if h["gated"])
+    raise CheckFailed(
+        f"contamination gate exceeded: {gate['failing_items']} eval item(s) found; first "
+        f"{worst['eval']}[{worst['eval_index']}] in {worst['doc_id']} "
+        f"({worst['stage']} {worst['score']})"
+    )
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: dict[str, Any], *, max_hits: int = 50) -> str:
+    """A readable summary: per-eval table, gate verdict, the strongest hits."""
+    summary = report["summary"]
+    gate = summary["gate"]
+    lines = [
+        "# Contamination report",
+        "",
+        f"Corpus `{summary['corpus']}`: {summary['documents']} documents, "
+        f"{summary['characters']} characters; plans: {len(summary['plans'])}.",
+        "",
+        f"**Gate: {'passed' if gate['passed'] else 'FAILED'}** "
+        f"(n-gram share ≥ {gate['ngram_share']}"
+        + (f", cosine ≥ {gate['cosine']}" if gate["cosine"] is not None else "")
+        + f"): {gate['failing_items']} failing item(s).",
+        "",
+        "| eval | items | too short | with hits | failing | p50 | p90 | p99 | max |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in summary["evals"].items():
+        dist = report["distance"].get(name, {})
+        figures = [dist.get(k, "-") for k in ("p50", "p90", "p99", "max")]
+        lines.append(
+            f"| {_cell(name)} | {row['items']} | {row['too_short']} | {row['items_with_hits']} "
+            f"| {row['failing_items']} | " + " | ".join(map(str, figures)) + " |"
+        )
+    lines += ["", summary["ngram"]["short_item_rule"], "", "## Hits", ""]
+    hits = sorted(report["hits"], key=lambda h: (not h["gated"], -h["score"]))
+    for hit in hits[:max_hits]:
+        lines.append(
+            f"- {'**GATE** ' if hit['gated'] else ''}`{hit['eval']}[{hit['eval_index']}]` in "
+            f"`{hit['doc_id']}` ({hit['source']}) — {hit['stage']} {hit['score']}, "
+            f"chars {hit['doc_span'][0]}-{hit['doc_span'][1]}: “{_cell(hit['doc_text'])[:300]}”"
+        )
+    if len(hits) > max_hits:
+        lines.append(f"- … {len(hits) - max_hits} more in contamination.json")
+    if not hits:
+        lines.append("No hits.")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(report: dict[str, Any], directory: str | Path) -> list[Path]:
+    """Write contamination.json, .md and .html into `directory` (atomically each)."""
+    folder = Path(directory)
+    paths = []
+    for name, text in (
+        ("contamination.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n"),
+        ("contamination.md", render_markdown(report)),
+        ("contamination.html", render_html(report)),
+    ):
+        with atomic_write(folder / name, compress=False) as out:
+            out.write(text.encode("utf-8"))
+        paths.append(folder / name)
+    return paths

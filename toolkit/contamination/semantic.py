@@ -1,0 +1,185 @@
+"""Semantic check: paraphrases of eval items, found by embedding similarity.
+
+Embedding every sentence window of a corpus is what makes naive semantic
+decontamination slow, so the check runs in two steps:
+
+1. Retrieval, one streaming pass. Every document gets its vector from the
+   shared `EmbeddingCache` under its id, the same entry `ccorpus dedup`
+   writes, so a deduplicated corpus costs no new embeddings. The model reads
+   only a text's first ~200 words, so longer documents add passage vectors
+   over their tail (`windows.passages`). Per batch, FAISS (`IndexFlatIP`,
+   exact cosine on L2-normalised vectors) gives each eval item its nearest
+   passages, folded into a running top-k of documents per item.
+2. Windows, only in candidate documents (some item's top-k, or any document
+   with an n-gram hit): windows of 1, 2 and 3 sentences, each distinct text
+   embedded once (and cached by text hash). FAISS range search finds every
+   (item, window) pair at or above the threshold; a top-1 search gives each
+   item's nearest window.
+
+Memory and embedding work of step 2 are bounded by items x k documents plus
+the n-gram hits, whatever the corpus size. The price is recall: a short
+item paraphrased inside a long document on the same theme may not make its
+document one of the item's k nearest (the document vector is diluted by the
+rest of the text); raise `top_k` to trade time for recall. When one item is
+paraphrased in more than k documents only the k nearest are examined (the
+gate still fires; verbatim copies are all caught by the n-gram stage).
+Items too short for the n-gram check are skipped here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from toolkit.contamination.evals import EvalItem
+from toolkit.contamination.windows import passages, windows
+from toolkit.document import Document
+from toolkit.embedding_cache import EmbeddingCache
+
+__all__ = ["DocKey", "SemanticCheck", "WindowHit"]
+
+F32 = npt.NDArray[np.float32]
+DocKey = tuple[str, str]  # (source, document id)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowHit:
+    """Item `item` is similar to window `span` of document `doc`."""
+
+    doc: DocKey
+    item: int
+    score: float
+    span: tuple[int, int]
+
+
+class SemanticCheck:
+    """Streaming document retrieval, then window search in candidates."""
+
+    def __init__(
+        self,
+        items: Sequence[EvalItem],
+        cache: EmbeddingCache,
+        *,
+        threshold: float = 0.85,
+        top_k: int = 10,
+        skip: Iterable[int] = (),
+        min_words: int = 5,
+    ) -> None:
+        self.cache = cache
+        self.threshold = threshold
+        self.top_k = top_k
+        self.min_words = min_words
+        skipped = set(skip)
+        self.checked = np.asarray([i for i in range(len(items)) if i not in skipped], np.int64)
+        texts = [items[i].text for i in self.checked]
+        self.vectors: F32 = cache.get_or_embed(None, texts)
+        rows = len(self.checked)
+        self.best = np.full((rows, top_k), -np.inf, dtype=np.float32)
+        self.best_doc = np.full((rows, top_k), -1, dtype=np.int64)
+        self.doc_keys: list[DocKey] = []
+        self.stats = {"documents": 0, "passages": 0, "candidates": 0, "windows": 0}
+        self.nearest_window = np.full(rows, -np.inf, dtype=np.float32)
+
+    def add(self, docs: Sequence[Document], source: str) -> None:
+        """Retrieval step for one batch of documents."""
+        if not docs or not len(self.checked):
+            return
+        first = len(self.doc_keys)
+        self.doc_keys.extend((source, doc.id) for doc in docs)
+        as_ids = source == "corpus"  # plan prompts are keyed by text, not plan id
+        vectors = [
+            self.cache.get_or_embed(
+                [d.id for d in docs] if as_ids else None, [d.text for d in docs]
+            )
+        ]
+        owner = [np.arange(first, first + len(docs))]
+        extra_texts: list[str] = []
+        for offset, doc in enumerate(docs):
+            spans = passages(doc.text)
+            extra_texts.extend(doc.text[a:b] for a, b in spans)
+            owner.append(np.full(len(spans), first + offset, dtype=np.int64))
+        if extra_texts:
+            vectors.append(self.cache.get_or_embed(None, extra_texts))
+        self._merge(np.concatenate(vectors), np.concatenate(owner))
+        self.stats["documents"] += len(docs)
+        self.stats["passages"] += len(docs) + len(extra_texts)
+
+    def _merge(self, vectors: F32, owner: npt.NDArray[np.int64]) -> None:
+        """Fold this batch's nearest documents into each item's running top-k."""
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        per_doc = int(np.bincount(owner - owner.min()).max())
+        k = min(len(vectors), self.top_k * per_doc)
+        scores, rows = index.search(self.vectors, k)
+        docs = np.where(rows >= 0, owner[np.maximum(rows, 0)], -1)
+        scores = np.where(rows >= 0, scores, -np.inf).astype(np.float32)
+        all_scores = np.concatenate([self.best, scores], axis=1)
+        all_docs = np.concatenate([self.best_doc, docs], axis=1)
+        order = np.lexsort((-all_scores, all_docs), axis=1)  # by doc, best first
+        all_scores = np.take_along_axis(all_scores, order, axis=1)
+        all_docs = np.take_along_axis(all_docs, order, axis=1)
+        repeat = np.zeros_like(all_docs, dtype=bool)
+        repeat[:, 1:] = all_docs[:, 1:] == all_docs[:, :-1]
+        all_scores[repeat | (all_docs < 0)] = -np.inf
+        top = np.argsort(-all_scores, axis=1, kind="stable")[:, : self.top_k]
+        self.best = np.take_along_axis(all_scores, top, axis=1)
+        self.best_doc = np.where(np.isfinite(self.best), np.take_along_axis(all_docs, top, 1), -1)
+
+    def candidates(self, also: Iterable[DocKey] = ()) -> set[DocKey]:
+        """Documents that are some item's nearest, and `also` (those with n-gram
+        hits): the only ones windowed."""
+        found = {self.doc_keys[d] for d in np.unique(self.best_doc) if d >= 0}
+        found.update(also)
+        self.stats["candidates"] = len(found)
+        return found
+
+    def window_hits(self, docs: Iterable[tuple[str, Document]]) -> list[WindowHit]:
+        """Windows of the candidate documents at or above the threshold."""
+        where: dict[str, list[tuple[DocKey, tuple[int, int]]]] = {}
+        for source, doc in docs:
+            for a, b in windows(doc.text, min_words=self.min_words):
+                where.setdefault(doc.text[a:b], []).append(((source, doc.id), (a, b)))
+        texts = list(where)
+        self.stats["windows"] = len(texts)
+        if not texts or not len(self.checked):
+            return []
+        vectors = self.cache.get_or_embed(None, texts)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        nearest, _ = index.search(self.vectors, 1)
+        self.nearest_window = nearest[:, 0]
+        radius = float(np.nextafter(np.float32(self.threshold), np.float32(-2.0)))
+        lims, scores, rows = index.range_search(self.vectors, radius)
+        best: dict[tuple[DocKey, int], WindowHit] = {}
+        for row in range(len(self.checked)):
+            item = int(self.checked[row])
+            for score, window in zip(
+                scores[lims[row] : lims[row + 1]], rows[lims[row] : lims[row + 1]], strict=True
+            ):
+                if score < self.threshold:
+                    continue
+                for key, span in where[texts[window]]:
+                    old = best.get((key, item))
+                    if old is None or score > old.score:
+                        best[key, item] = WindowHit(key, item, float(score), span)
+        return sorted(best.values(), key=lambda h: (h.item, -h.score, h.doc))
+
+    def nearest(self) -> tuple[npt.NDArray[np.int64], F32]:
+        """Checked item positions and each one's best similarity to the corpus."""
+        return self.checked, np.maximum(self.best[:, 0], self.nearest_window)
+
+    def closest(self, rows: npt.NDArray[np.int64], limit: int = 5) -> list[tuple[DocKey, float]]:
+        """The documents nearest to any of the given items (positions in `checked`)."""
+        scores = self.best[rows].ravel()
+        docs = self.best_doc[rows].ravel()
+        seen: dict[int, float] = {}
+        for i in np.argsort(-scores, kind="stable"):
+            if docs[i] >= 0 and docs[i] not in seen:
+                seen[int(docs[i])] = float(scores[i])
+            if len(seen) == limit:
+                break
+        return [(self.doc_keys[d], s) for d, s in seen.items()]
