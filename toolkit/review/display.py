@@ -1,0 +1,186 @@
+"""What the item page shows beside a story, derived from the stored document.
+
+Everything here returns plain data (or Markdown rendered with raw HTML
+disabled); the templates escape it. Stage metadata (quality, dedup,
+contamination) has no fixed shape, so unknown shapes are shown as key/value
+rows rather than dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from toolkit.constitution import Constitution, load_constitution
+from toolkit.errors import CorpusError
+from toolkit.review.records import Item
+from toolkit.review.store import ReviewStore
+
+__all__ = [
+    "PrincipleText",
+    "Principles",
+    "contamination_hits",
+    "duplicates",
+    "guidelines",
+    "render_markdown",
+    "rows",
+]
+
+_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def render_markdown(text: str) -> Markup:
+    """Markdown to HTML with raw HTML escaped (markdown-it `html=False`), safe to embed."""
+    return Markup(_MD.render(text))
+
+
+def guidelines(path: Path | None) -> tuple[str, Markup | None]:
+    """(where from, rendered HTML), or a reason in place of the path when unreadable."""
+    if path is None:
+        return "", None
+    try:
+        return str(path), render_markdown(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        return f"{path}: cannot read ({getattr(err, 'strerror', None) or err})", None
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return "" if value is None else str(value)
+
+
+def rows(value: Any) -> list[tuple[str, str]]:
+    """(key, text) rows of a metadata value: one per key of an object."""
+    if isinstance(value, dict):
+        return [(str(key), _cell(item)) for key, item in value.items()]
+    if value in (None, "", [], {}):
+        return []
+    return [("value", _cell(value))]
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipleText:
+    """A principle as the page shows it; `problem` says why the text is missing."""
+
+    id: str
+    title: str
+    body: Markup
+    problem: str = ""
+
+
+class Principles:
+    """Principle texts, from one constitution or each document's `provenance.source`.
+
+    Constitutions are parsed once per server and shared across request
+    threads; a missing or unreadable one is reported on the page, not raised.
+    """
+
+    def __init__(self, constitution: Path | None = None) -> None:
+        self.constitution = constitution
+        self._cache: dict[str, Constitution | str] = {}
+        self._lock = threading.Lock()
+
+    def _load(self, path: str) -> Constitution | str:
+        with self._lock:
+            if path not in self._cache:
+                try:
+                    self._cache[path] = load_constitution(path)
+                except CorpusError as err:
+                    self._cache[path] = str(err)
+                except OSError as err:
+                    self._cache[path] = f"{path}: cannot read ({err.strerror})"
+            return self._cache[path]
+
+    def for_item(self, item: Item) -> list[PrincipleText]:
+        source = item.document.get("provenance", {}).get("source")
+        path = str(self.constitution) if self.constitution else source
+        if not item.principle_ids:
+            return []
+        if not path:
+            problem = "no constitution: pass --constitution to show principle text"
+            return [PrincipleText(pid, pid, Markup(""), problem) for pid in item.principle_ids]
+        loaded = self._load(path)
+        if isinstance(loaded, str):
+            return [PrincipleText(pid, pid, Markup(""), loaded) for pid in item.principle_ids]
+        nodes = {node.id: node for node in loaded.nodes()}
+        out = []
+        for pid in item.principle_ids:
+            node = nodes.get(pid)
+            if node is None:
+                out.append(PrincipleText(pid, pid, Markup(""), f"not found in {path}"))
+            else:
+                out.append(PrincipleText(pid, node.title, render_markdown(node.body)))
+        return out
+
+
+def _duplicate_refs(metadata: dict[str, Any]) -> list[dict[str, Any]]:
+    refs: list[dict[str, Any]] = []
+    for key in ("dedup", "rejected"):
+        value = metadata.get(key)
+        if not isinstance(value, dict):
+            continue
+        for field in ("duplicate_of", "survivor"):
+            if isinstance(value.get(field), str):
+                refs.append({"id": value[field], "score": value.get("score"), "via": field})
+        for near in value.get("nearest", value.get("neighbours", [])) or []:
+            if isinstance(near, dict):
+                ref = near.get("id", near.get("doc_id"))
+                if isinstance(ref, str):
+                    refs.append({"id": ref, "score": near.get("score"), "via": "nearest"})
+    unique: dict[str, dict[str, Any]] = {}
+    for ref in refs:
+        unique.setdefault(ref["id"], ref)
+    return list(unique.values())
+
+
+def duplicates(item: Item, store: ReviewStore) -> list[dict[str, Any]]:
+    """Documents this one duplicates, with their title and an excerpt when imported."""
+    out = []
+    for ref in _duplicate_refs(item.document.get("metadata", {})):
+        if ref["id"] == item.doc_id:
+            continue
+        other = store.find(ref["id"])
+        out.append(
+            {
+                **ref,
+                "score": _cell(ref["score"]),
+                "title": other.title if other else "",
+                "excerpt": other.text[:400] if other else "",
+                "in_review": other is not None,
+            }
+        )
+    return out
+
+
+def contamination_hits(item: Item) -> list[dict[str, str]]:
+    """Contamination hits with eval, score and the matched excerpt, when present."""
+    value = item.document.get("metadata", {}).get("contamination")
+    hits = value.get("hits") if isinstance(value, dict) else value
+    if not isinstance(hits, list):
+        return []
+    out = []
+    for hit in hits:
+        if not isinstance(hit, dict):
+            continue
+        raw = hit.get("excerpt")
+        excerpt: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        out.append(
+            {
+                "eval": _cell(hit.get("eval", hit.get("source", ""))),
+                "score": _cell(hit.get("score")),
+                "stage": _cell(hit.get("stage")),
+                "before": _cell(excerpt.get("before")),
+                "match": _cell(excerpt.get("match", hit.get("item_text", ""))),
+                "after": _cell(excerpt.get("after")),
+            }
+        )
+    return out
