@@ -1,12 +1,22 @@
-"""`make bench`: run every benchmark and print its figures and ratios."""
+"""`make bench`: run every benchmark and print its figures and ratios.
+
+`python -m bench NAME …` runs only the named ones.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from bench import corpus_io
+from bench import contamination, corpus_io, dedup, mix, quality
 
-BENCHMARKS = {"corpus_io": corpus_io.main}
+BENCHMARKS: dict[str, Callable[[], None]] = {
+    "corpus_io": corpus_io.main,
+    "quality": quality.main,
+    "dedup": dedup.main,
+    "contamination": contamination.main,
+    "mix": mix.main,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -15,6 +25,7 @@ def main(argv: list[str]) -> int:
         if name not in BENCHMARKS:
             print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
             return 2
+    for name in names:
         BENCHMARKS[name]()
     return 0
 

@@ -14,8 +14,13 @@ import typer
 
 from toolkit import __version__
 from toolkit.cli.constitution import app as constitution_app
+from toolkit.cli.contamination import app as contamination_app
 from toolkit.cli.corpus import app as corpus_app
+from toolkit.cli.dedup import dedup_command
 from toolkit.cli.generate import app as generate_app
+from toolkit.cli.mix import app as mix_app
+from toolkit.cli.quality import app as quality_app
+from toolkit.cli.review import app as review_app
 from toolkit.errors import CorpusError
 
 __all__ = ["app", "main"]
@@ -32,6 +37,11 @@ app = typer.Typer(
 app.add_typer(constitution_app, name="constitution")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(generate_app, name="generate")
+app.add_typer(quality_app, name="quality")
+app.command(name="dedup")(dedup_command)
+app.add_typer(contamination_app, name="contamination")
+app.add_typer(review_app, name="review")
+app.add_typer(mix_app, name="mix")
 
 
 def _version(value: bool) -> None:
