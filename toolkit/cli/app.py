@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import typer
 
 from toolkit import __version__
+from toolkit.cli.build import build_command
 from toolkit.cli.constitution import app as constitution_app
 from toolkit.cli.contamination import app as contamination_app
 from toolkit.cli.corpus import app as corpus_app
@@ -42,6 +43,7 @@ app.command(name="dedup")(dedup_command)
 app.add_typer(contamination_app, name="contamination")
 app.add_typer(review_app, name="review")
 app.add_typer(mix_app, name="mix")
+app.command(name="build")(build_command)
 
 
 def _version(value: bool) -> None:

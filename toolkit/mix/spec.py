@@ -8,13 +8,13 @@ expected, and unknown keys are refused with the list of valid ones.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from toolkit.document import KINDS
-from toolkit.errors import ConfigError, InputError
+from toolkit.errors import ConfigError
+from toolkit.tables import TableReader, read_toml, resolve_path
 
 __all__ = ["FILL_POLICIES", "FORMATS", "MixSpec", "SourceSpec", "load_spec", "parse_spec"]
 
@@ -94,7 +94,7 @@ class MixSpec:
 
     def resolve(self, path: str) -> Path:
         """Relative paths in a spec are relative to the spec file's directory."""
-        return _resolve(self.file, path)
+        return resolve_path(self.file, path)
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting with defaults filled in: what the manifest records and hashes."""
@@ -113,63 +113,7 @@ class MixSpec:
         }
 
 
-def _resolve(file: Path, path: str) -> Path:
-    candidate = Path(path).expanduser()
-    return candidate if candidate.is_absolute() else file.parent / candidate
-
-
-class _Reader:
-    """Typed access to one TOML table, every error naming file and dotted key."""
-
-    def __init__(self, file: Path, table: dict[str, Any], prefix: str, valid: dict[str, str]):
-        self.file, self.table, self.prefix, self.valid = file, table, prefix, valid
-        unknown = sorted(set(table) - set(valid))
-        if unknown:
-            self.fail(unknown[0], f"unknown key; valid keys are {', '.join(sorted(valid))}")
-
-    def fail(self, key: str, problem: str) -> NoReturn:
-        raise ConfigError(f"{self.file}: {self.prefix}{key}: {problem}")
-
-    def expect(self, key: str, got: Any) -> NoReturn:
-        shown = repr(got)
-        shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
-        self.fail(key, f"expected {self.valid[key]}, got {shown}")
-
-    def string(self, key: str, default: str | None = None) -> str | None:
-        value = self.table.get(key, default)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            self.expect(key, value)
-        return value
-
-    def integer(self, key: str, default: int | None, minimum: int | None = None) -> int | None:
-        value = self.table.get(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.expect(key, value)
-        if minimum is not None and value < minimum:
-            self.expect(key, value)
-        return int(value)
-
-    def number(self, key: str, default: float, low: float, high: float, closed: bool) -> float:
-        value = self.table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.expect(key, value)
-        number = float(value)
-        above_high = number > high if closed else number >= high
-        if not math.isfinite(number) or number < low or above_high:
-            self.expect(key, value)
-        return number
-
-    def strings(self, key: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
-        value = self.table.get(key, [])
-        ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-        if not ok or (allowed is not None and not set(value) <= set(allowed)):
-            self.expect(key, value)
-        return tuple(value)
-
-
-def _min_quality(reader: _Reader) -> tuple[tuple[str, float], ...]:
+def _min_quality(reader: TableReader) -> tuple[tuple[str, float], ...]:
     value = reader.table.get("min_quality")
     if value is None:
         return ()
@@ -186,13 +130,13 @@ def _source(file: Path, name: str, table: Any, default_epochs: float) -> SourceS
     prefix = f"sources.{name}."
     if not isinstance(table, dict):
         raise ConfigError(f"{file}: sources.{name}: expected a table, got {table!r}")
-    reader = _Reader(file, table, prefix, _SOURCE_KEYS)
+    reader = TableReader(file, table, prefix, _SOURCE_KEYS)
     for key in ("path", "share"):
         if key not in table:
             reader.fail(key, f"missing; expected {_SOURCE_KEYS[key]}")
     path = reader.string("path")
     assert path is not None
-    resolved = _resolve(file, path)
+    resolved = resolve_path(file, path)
     if not resolved.exists():
         reader.fail("path", f"{resolved} does not exist")
     return SourceSpec(
@@ -210,7 +154,7 @@ def _source(file: Path, name: str, table: Any, default_epochs: float) -> SourceS
 
 def parse_spec(data: dict[str, Any], file: Path) -> MixSpec:
     """Validate a decoded TOML table; `file` names the spec in errors and anchors paths."""
-    top = _Reader(file, data, "", _TOP_KEYS)
+    top = TableReader(file, data, "", _TOP_KEYS)
     for key in ("target_tokens", "seed", "sources"):
         if key not in data:
             top.fail(key, f"missing; expected {_TOP_KEYS[key]}")
@@ -237,8 +181,8 @@ def parse_spec(data: dict[str, Any], file: Path) -> MixSpec:
     shard_tokens = top.integer("shard_tokens", None, minimum=1)
     shard_documents = top.integer("shard_documents", None if shard_tokens else 10_000, 1)
     tokenizer = top.string("tokenizer")
-    if tokenizer is not None and not _resolve(file, tokenizer).exists():
-        top.fail("tokenizer", f"{_resolve(file, tokenizer)} does not exist")
+    if tokenizer is not None and not resolve_path(file, tokenizer).exists():
+        top.fail("tokenizer", f"{resolve_path(file, tokenizer)} does not exist")
     target = top.integer("target_tokens", None, minimum=1)
     seed = top.integer("seed", None)
     assert target is not None and seed is not None and fill is not None
@@ -260,15 +204,4 @@ def parse_spec(data: dict[str, Any], file: Path) -> MixSpec:
 
 def load_spec(path: str | Path) -> MixSpec:
     """Read and validate a mix spec file."""
-    file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such file") from None
-    except OSError as err:
-        raise InputError(f"{file}: cannot read ({err.strerror})") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"{file}: not valid TOML ({err})") from None
-    return parse_spec(data, file)
+    return parse_spec(read_toml(path), Path(path))

@@ -18,6 +18,7 @@ section with everything below it). Ids the constitution lacks are counted.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -34,17 +35,17 @@ _WORD = re.compile(r"[a-z]{3,}")
 _STEM = 5
 
 
+@functools.cache
 def _stop_words() -> frozenset[str]:
+    """spaCy's English stop words, loaded on first use: importing spaCy costs seconds."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     return frozenset(STOP_WORDS)
 
 
-_STOP = _stop_words()
-
-
 def _stems(text: str) -> list[str]:
-    return [w[:_STEM] for w in _WORD.findall(text.lower()) if w not in _STOP]
+    stop = _stop_words()
+    return [w[:_STEM] for w in _WORD.findall(text.lower()) if w not in stop]
 
 
 def key_stems(text: str, top_words: int) -> frozenset[str]:

@@ -1,0 +1,267 @@
+"""The corpus config: one TOML file naming every input and setting of a build.
+
+Paths are relative to the config file's folder. Every table and key is
+optional except `out` and `constitution`; what is left out takes the same
+default as the stage's own command. Unknown keys are refused by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolkit.dedup.config import INDEX_KINDS, STAGES
+from toolkit.document import KINDS
+from toolkit.tables import TableReader, read_toml, resolve_path
+
+__all__ = ["PLAN_KINDS", "BuildConfig", "EvalSet", "PlanConfig", "load_build_config"]
+
+#: Plan kinds, in build order, and the document kind each one writes.
+PLAN_KINDS = {"explainers": "explainer", "stories": "story", "advice": "advice"}
+BACKENDS = ("auto", "offline", "anthropic")
+
+_TOP = {
+    "out": "a folder for every output of the build",
+    "constitution": "a Markdown constitution",
+    "attributes": "a folder of plan attribute lists (tools.json beside it)",
+    "generate": "a table: backend, model, batch, concurrency and one table per plan kind",
+    "quality": "a table: profile, embed, spacy_model",
+    "dedup": "a table of dedup settings",
+    "contamination": "a table: evals and check settings",
+    "review": "a table: kinds, required, sample, stratify, seed",
+    "mix": "a table: specs",
+}
+_GENERATE = {
+    "backend": f"one of {', '.join(BACKENDS)}",
+    "model": "a model id",
+    "batch": "true or false (Message Batches API)",
+    "concurrency": "a positive integer",
+    **{kind: "a table: n or per_principle, seed" for kind in PLAN_KINDS},
+}
+_PLAN = {"n": "a positive integer", "per_principle": "a positive integer", "seed": "an integer"}
+_QUALITY = {
+    "profile": "a TOML quality profile path (default: the shipped default.v1)",
+    "embed": "true or false (embedding grounding of explainers)",
+    "spacy_model": "the name of an installed spaCy pipeline",
+}
+_DEDUP = {
+    "stages": f"a list drawn from {', '.join(STAGES)}",
+    "near_threshold": "a number in [0, 1]",
+    "semantic_threshold": "a number in [-1, 1]",
+    "num_perm": "a positive integer",
+    "ngram": "a positive integer",
+    "semantic_index": f"one of {', '.join(INDEX_KINDS)}",
+}
+_CONTAMINATION = {
+    "evals": "a list of tables {path, fields}",
+    "ngram": "an integer >= 2",
+    "semantic": "true or false",
+    "semantic_threshold": "a number in [-1, 1]",
+    "gate_ngram": "a number in (0, 1]",
+    "gate_cosine": "a number in [-1, 1]",
+    "plans": "true or false (check the generation plans too)",
+    "decontaminate": "true (drop gated documents and go on) or false (a gated item fails)",
+}
+_EVAL = {"path": "an eval set file or folder", "fields": "a list of text field names"}
+_REVIEW = {
+    "kinds": f"a list drawn from {', '.join(KINDS)}",
+    "required": "true or false (reviewed kinds enter a mix only when accepted)",
+    "sample": "a positive integer (a stratified sample to review)",
+    "stratify": "a list of strata (principle, genre, template, ...)",
+    "seed": "an integer",
+}
+_MIX = {"specs": "a list of mix spec paths"}
+
+
+@dataclass(frozen=True)
+class PlanConfig:
+    """One generation plan: its kind and size."""
+
+    kind: str
+    n: int | None
+    per_principle: int | None
+    seed: int
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "n": self.n,
+            "per_principle": self.per_principle,
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """An eval set to check against; `spec` is the `PATH[:FIELD,...]` the check takes."""
+
+    path: Path
+    fields: tuple[str, ...]
+
+    @property
+    def spec(self) -> str:
+        return f"{self.path}:{','.join(self.fields)}" if self.fields else str(self.path)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """A parsed, validated corpus config."""
+
+    file: Path
+    out: Path
+    constitution: Path
+    attributes: Path | None
+    backend: str = "auto"
+    model: str | None = None
+    batch: bool = False
+    concurrency: int = 4
+    plans: tuple[PlanConfig, ...] = ()
+    quality_profile: Path | None = None
+    quality_embed: bool = True
+    spacy_model: str | None = None
+    dedup: dict[str, Any] = field(default_factory=dict)
+    evals: tuple[EvalSet, ...] = ()
+    contamination: dict[str, Any] = field(default_factory=dict)
+    check_plans: bool = True
+    decontaminate: bool = True
+    review_kinds: tuple[str, ...] = ("story",)
+    review_required: bool = True
+    review_sample: int | None = None
+    review_stratify: tuple[str, ...] = ("principle", "genre")
+    review_seed: int = 0
+    mix_specs: tuple[Path, ...] = ()
+
+
+def _existing(reader: TableReader, key: str) -> Path | None:
+    value = reader.string(key)
+    if value is None:
+        return None
+    path = resolve_path(reader.file, value)
+    if not path.exists():
+        reader.fail(key, f"{path} does not exist")
+    return path
+
+
+def _plans(reader: TableReader) -> tuple[PlanConfig, ...]:
+    plans = []
+    for kind in PLAN_KINDS:
+        if kind not in reader.table:
+            continue
+        plan = TableReader(reader.file, reader.table_at(kind), f"generate.{kind}.", _PLAN)
+        n, per = plan.integer("n", None, 1), plan.integer("per_principle", None, 1)
+        if n is not None and per is not None:
+            plan.fail("per_principle", "give n or per_principle, not both")
+        plans.append(PlanConfig(kind, n, per, plan.integer("seed", 0) or 0))
+    return tuple(plans)
+
+
+def _evals(reader: TableReader) -> tuple[EvalSet, ...]:
+    value = reader.table.get("evals", [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        reader.expect("evals", value)
+    sets = []
+    for index, table in enumerate(value):
+        item = TableReader(reader.file, table, f"contamination.evals[{index}].", _EVAL)
+        if "path" not in table:
+            item.fail("path", f"missing; expected {_EVAL['path']}")
+        path = _existing(item, "path")
+        assert path is not None
+        sets.append(EvalSet(path, item.strings("fields")))
+    return tuple(sets)
+
+
+def _dedup(reader: TableReader) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "stages" in reader.table:
+        settings["stages"] = reader.strings("stages", STAGES)
+    for key in ("near_threshold",):
+        if key in reader.table:
+            settings[key] = reader.number(key, 0.0, 0.0, 1.0, closed=True)
+    if "semantic_threshold" in reader.table:
+        settings["semantic_threshold"] = reader.number("semantic_threshold", 0, -1, 1, True)
+    for key in ("num_perm", "ngram"):
+        if key in reader.table:
+            settings[key] = reader.integer(key, None, 1)
+    if "semantic_index" in reader.table:
+        index = reader.string("semantic_index")
+        if index not in INDEX_KINDS:
+            reader.expect("semantic_index", index)
+        settings["semantic_index"] = index
+    return settings
+
+
+def _contamination(reader: TableReader) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "ngram" in reader.table:
+        settings["ngram"] = reader.integer("ngram", None, 2)
+    if "semantic" in reader.table:
+        settings["semantic"] = reader.boolean("semantic", True)
+    for key in ("semantic_threshold", "gate_cosine"):
+        if key in reader.table:
+            settings[key] = reader.number(key, 0.0, -1.0, 1.0, closed=True)
+    if "gate_ngram" in reader.table:
+        settings["gate_ngram"] = reader.number("gate_ngram", 0.5, 1e-9, 1.0, closed=True)
+    return settings
+
+
+def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
+    """Validate a decoded corpus config; `file` names it in errors and anchors paths."""
+    top = TableReader(file, data, "", _TOP)
+    for key in ("out", "constitution"):
+        if key not in data:
+            top.fail(key, f"missing; expected {_TOP[key]}")
+    out = top.string("out")
+    assert out is not None
+    constitution = _existing(top, "constitution")
+    assert constitution is not None
+    generate = TableReader(file, top.table_at("generate"), "generate.", _GENERATE)
+    backend = generate.string("backend", "auto")
+    if backend not in BACKENDS:
+        generate.expect("backend", backend)
+    quality = TableReader(file, top.table_at("quality"), "quality.", _QUALITY)
+    dedup = TableReader(file, top.table_at("dedup"), "dedup.", _DEDUP)
+    contamination = TableReader(
+        file, top.table_at("contamination"), "contamination.", _CONTAMINATION
+    )
+    review = TableReader(file, top.table_at("review"), "review.", _REVIEW)
+    mix = TableReader(file, top.table_at("mix"), "mix.", _MIX)
+    specs = []
+    for index, spec in enumerate(mix.strings("specs")):
+        path = resolve_path(file, spec)
+        if not path.is_file():
+            mix.fail("specs", f"[{index}] {path} does not exist")
+        specs.append(path)
+    if len({p.resolve() for p in specs}) != len(specs):
+        mix.fail("specs", "a spec is listed twice")
+    assert backend is not None
+    return BuildConfig(
+        file=file,
+        out=resolve_path(file, out),
+        constitution=constitution,
+        attributes=_existing(top, "attributes"),
+        backend=backend,
+        model=generate.string("model"),
+        batch=generate.boolean("batch", False),
+        concurrency=generate.integer("concurrency", 4, 1) or 4,
+        plans=_plans(generate),
+        quality_profile=_existing(quality, "profile"),
+        quality_embed=quality.boolean("embed", True),
+        spacy_model=quality.string("spacy_model"),
+        dedup=_dedup(dedup),
+        evals=_evals(contamination),
+        contamination=_contamination(contamination),
+        check_plans=contamination.boolean("plans", True),
+        decontaminate=contamination.boolean("decontaminate", True),
+        review_kinds=review.strings("kinds", KINDS, default=("story",)),
+        review_required=review.boolean("required", True),
+        review_sample=review.integer("sample", None, 1),
+        review_stratify=review.strings("stratify", default=("principle", "genre")),
+        review_seed=review.integer("seed", 0) or 0,
+        mix_specs=tuple(specs),
+    )
+
+
+def load_build_config(path: str | Path) -> BuildConfig:
+    """Read and validate a corpus config file."""
+    return parse_build_config(read_toml(path), Path(path))

@@ -1,0 +1,257 @@
+"""The work of each build stage: one library call per stage, files in and out.
+
+Every function here reads only the files the layout names for its inputs and
+writes only its own outputs, so a stage can be rerun (or run elsewhere) alone.
+Heavy libraries are imported inside the functions: a build whose stages are
+all up to date loads none of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from toolkit.build.config import BuildConfig
+from toolkit.build.layout import BuildLayout
+from toolkit.document import Document
+from toolkit.errors import CheckFailed
+from toolkit.io import read_documents, write_documents
+
+__all__ = [
+    "clear",
+    "contamination",
+    "dedup",
+    "final",
+    "generate",
+    "mix",
+    "plan",
+    "principles",
+    "quality",
+    "review",
+    "review_digest",
+]
+
+
+def clear(*paths: Path) -> None:
+    """Remove a stage's old outputs before it runs again (never the review database)."""
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def principles(config: BuildConfig, layout: BuildLayout) -> dict[str, Any]:
+    from toolkit.constitution import load_constitution
+    from toolkit.constitution.export import principle_documents
+
+    constitution = load_constitution(config.constitution)
+    files = write_documents(principle_documents(constitution), layout.principles)
+    return {"principles": len(constitution.principles()), "files": len(files)}
+
+
+def plan(config: BuildConfig, layout: BuildLayout, kind: str) -> dict[str, Any]:
+    from toolkit.generate.planners import make_plan
+
+    settings = next(p for p in config.plans if p.kind == kind)
+    layout.plan(kind).parent.mkdir(parents=True, exist_ok=True)
+    return make_plan(
+        kind,
+        config.constitution,
+        layout.plan(kind),
+        n=settings.n,
+        per_principle=settings.per_principle,
+        seed=settings.seed,
+        attributes_dir=config.attributes,
+    )
+
+
+def generate(
+    config: BuildConfig, layout: BuildLayout, kind: str, backend: str, model: str, quiet: bool
+) -> dict[str, Any]:
+    """Send what the plan still lacks; a request that failed stops the build (rerun retries)."""
+    from toolkit.generate.backends import open_backend
+    from toolkit.generate.runner import run_plan
+
+    out = layout.generate(kind)
+    out.mkdir(parents=True, exist_ok=True)
+    engine = open_backend(backend, out_dir=out, batch=config.batch, concurrency=config.concurrency)
+    summary = run_plan(layout.plan(kind), out, backend=engine, model=model, quiet=quiet)
+    if summary.failed or summary.documents < summary.plan_items:
+        raise CheckFailed(
+            f"generate {kind}: {summary.failed} request(s) failed, {summary.documents} of "
+            f"{summary.plan_items} documents written; rerun the build to retry them "
+            f"(details: ccorpus generate status {out})"
+        )
+    return {
+        "documents": summary.documents,
+        "sent": summary.sent,
+        "already_done": summary.already_done,
+        "cost_usd": round(summary.cost_usd, 6),
+    }
+
+
+def _generated(config: BuildConfig, layout: BuildLayout) -> Iterator[Document]:
+    return itertools.chain.from_iterable(
+        read_documents(layout.generated_documents(p.kind)) for p in config.plans
+    )
+
+
+def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
+    """Every generated document in one corpus (OUT/generated), then the quality filter."""
+    from toolkit.constitution import load_constitution
+    from toolkit.quality import filter_corpus, load_profile
+
+    write_documents(_generated(config, layout), layout.generated)
+    profile = load_profile(config.quality_profile) if config.quality_profile else None
+    summary = filter_corpus(
+        layout.generated,
+        layout.quality,
+        profile=profile,
+        constitution=load_constitution(config.constitution),
+        spacy_model=config.spacy_model,
+        embeddings=config.quality_embed,
+        quiet=quiet,
+    )
+    return {k: summary[k] for k in ("documents", "kept", "dropped", "reasons") if k in summary}
+
+
+def dedup(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
+    from toolkit.dedup import DedupConfig, deduplicate
+
+    settings = {"cache_dir": layout.embedding_cache, "quiet": quiet, **config.dedup}
+    report = deduplicate(layout.quality / "kept", layout.dedup, DedupConfig(**settings))
+    return {"documents": report["documents"], "kept": report["kept"]}
+
+
+def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
+    """Check against every eval set; gated documents are dropped, or fail the build."""
+    from toolkit.contamination import CheckOptions, gate_or_raise, run_check
+
+    options = CheckOptions(cache_dir=layout.embedding_cache, quiet=quiet, **config.contamination)
+    plans = [layout.plan(p.kind) for p in config.plans] if config.check_plans else []
+    report = run_check(
+        layout.dedup / "kept",
+        [e.spec for e in config.evals],
+        plans=plans,
+        options=options,
+        report_dir=layout.contamination,
+        decontaminate_to=layout.contamination if config.decontaminate else None,
+    )
+    if not config.decontaminate:
+        gate_or_raise(report)
+    summary = report["summary"]
+    removed = report.get("decontamination", {}).get("dropped", 0)
+    return {
+        "hits": len(report["hits"]),
+        "gate_passed": summary["gate"]["passed"],
+        "removed": removed,
+    }
+
+
+def review_digest(db: Path) -> str:
+    """What the review state is, as a short hash: each item's status and version."""
+    from toolkit.build.state import key_of
+    from toolkit.review import ReviewStore
+
+    if not db.exists():
+        return "none"
+    with ReviewStore.open(db) as store:
+        return key_of(sorted((i.doc_id, i.status, i.version) for i in store.items()))
+
+
+def review(config: BuildConfig, layout: BuildLayout, corpus: Path) -> dict[str, Any]:
+    """Queue the reviewed kinds (only new ids are added); write the figures of the queue."""
+    import json
+
+    from toolkit.io.atomic import atomic_write
+    from toolkit.review import import_corpus, review_stats
+
+    layout.review.mkdir(parents=True, exist_ok=True)
+    imported = import_corpus(
+        corpus,
+        layout.review_db,
+        kinds=config.review_kinds,
+        sample=config.review_sample,
+        stratify=config.review_stratify,
+        seed=config.review_seed,
+    )
+    stats = review_stats(layout.review_db)
+    stats["db"] = str(layout.review_db.relative_to(layout.root))
+    with atomic_write(layout.review_queue, compress=False) as out:
+        out.write((json.dumps(stats, indent=2, sort_keys=True) + "\n").encode())
+    return {
+        "added": imported["added"],
+        "awaiting": _awaiting(config, layout, corpus),
+        **stats["progress"],
+    }
+
+
+def _awaiting(config: BuildConfig, layout: BuildLayout, corpus: Path) -> int:
+    """Queued documents of this corpus still pending a decision or an edit."""
+    from toolkit.review import ReviewStore
+
+    with ReviewStore.open(layout.review_db) as store:
+        status = {item.doc_id: item.status for item in store.items()}
+    kinds = set(config.review_kinds)
+    return sum(
+        status.get(doc.id) in ("pending", "needs-edit")
+        for doc in read_documents(corpus)
+        if doc.kind in kinds
+    )
+
+
+def final(
+    config: BuildConfig, layout: BuildLayout, corpus: Path, allow_unreviewed: bool
+) -> dict[str, Any]:
+    """What may enter a mix: reviewed kinds only when accepted (edits applied).
+
+    With `allow_unreviewed`, items still pending (or never sampled for
+    review) go in too; rejected and needs-edit items never do.
+    """
+    from toolkit.review import ReviewStore
+    from toolkit.review.export import reviewed_document
+
+    outcomes: Counter[str] = Counter()
+    reviewed = set(config.review_kinds) if config.review_required else set()
+    items, latest = {}, {}
+    if reviewed and layout.review_db.exists():
+        with ReviewStore.open(layout.review_db) as store:
+            items = {item.doc_id: item for item in store.items()}
+            latest = store.latest_decisions()
+
+    def admitted() -> Iterator[Document]:
+        for doc in read_documents(corpus):
+            item = items.get(doc.id)
+            if doc.kind not in reviewed:
+                outcome = "not reviewed (kind)"
+            elif item is not None and item.status == "accepted":
+                doc, outcome = reviewed_document(item, latest.get(doc.id)), "accepted"
+            elif allow_unreviewed and (item is None or item.status == "pending"):
+                outcome = "unreviewed (allowed)"
+            else:
+                outcomes[item.status if item else "not sampled"] += 1
+                continue
+            outcomes[outcome] += 1
+            yield doc
+
+    files = write_documents(admitted(), layout.final)
+    return {"files": len(files), **dict(sorted(outcomes.items()))}
+
+
+def mix(layout: BuildLayout, spec_path: Path, quiet: bool) -> dict[str, Any]:
+    from toolkit.mix import build_mix, load_spec
+
+    spec = load_spec(spec_path)
+    cache = layout.root / ".cache" / "tokens"
+    manifest = build_mix(spec, layout.mix(spec.name), cache_dir=cache, quiet=quiet)
+    splits = manifest["splits"].values()
+    return {
+        "name": spec.name,
+        "tokens": manifest["tokens"]["realised"],
+        "documents": sum(split["documents"] for split in splits),
+    }

@@ -1,0 +1,63 @@
+"""`ccorpus build`: the whole pipeline from one corpus config; a thin twin of `run_build`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from toolkit.build.runner import STAGES, BuildOptions, run_build
+from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+
+__all__ = ["build_command"]
+
+_STAGES = ", ".join(STAGES)
+
+
+def _print(result: dict[str, Any]) -> None:
+    for name, entry in result["stages"].items():
+        seconds = f" in {entry['seconds']:.1f} s" if "seconds" in entry else ""
+        stdout_console.print(f"{name:<24} {entry['status']}{seconds}", markup=False)
+    stdout_console.print(f"report: {result['report']['html']}", markup=False)
+    for name, path in result["mixes"].items():
+        stdout_console.print(f"mix {name}: {path}", markup=False)
+
+
+def build_command(
+    config: Annotated[
+        Path,
+        typer.Argument(metavar="CONFIG", help="A corpus config (TOML), e.g. corpus/demo.toml."),
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="STAGE", help=f"Stop after this stage: {_STAGES}."),
+    ] = None,
+    force: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--force", metavar="STAGE", help="Rerun this stage even if up to date; repeatable."
+        ),
+    ] = None,
+    allow_unreviewed: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unreviewed", help="Let documents still awaiting review into the mix."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Build a corpus: plan, generate, quality, dedup, contamination, review queue, mix.
+
+    Only what changed since the last build runs again. Exit 1 when the review
+    gate or the contamination gate stops the build; the report is written either way.
+    """
+    options = BuildOptions(
+        until=until, force=tuple(force or ()), allow_unreviewed=allow_unreviewed, quiet=quiet
+    )
+    result = run_build(config, options)
+    if as_json:
+        emit_json(result)
+    else:
+        _print(result)
