@@ -38,6 +38,7 @@ CC := $(BIN)/ccorpus
 # and prints where the report and the mix are.
 demo: $(STAMP)
 	$(CC) build $(CONFIG) || [ $$? -eq 1 ]
+	@echo "demo: that stop was the review gate; the demo passes it with --allow-unreviewed"
 	$(CC) build $(CONFIG) --allow-unreviewed
 
 lint: $(STAMP)

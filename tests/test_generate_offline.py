@@ -23,9 +23,13 @@ RELEASED = {
     "explainer.v1": "c3e82754a72dee7b",
     "judge.v1": "e98e5220c2dc899b",
     "offline-advice.v1": "e0627dfa1b8c5416",
+    "offline-advice.v2": "e0627dfa1b8c5416",
     "offline-explainer.v1": "23c5a2dfe648b1dc",
+    "offline-explainer.v2": "23c5a2dfe648b1dc",
     "offline-phrases.v1": "e37690c486f07c7c",
+    "offline-phrases.v2": "6d976dc20c3aea64",
     "offline-story.v1": "c444cac5e3957bd5",
+    "offline-story.v2": "c444cac5e3957bd5",
     "story.v1": "0cdcb416ea99aac7",
     "system.v1": "e562ea850beda44a",
 }

@@ -22,7 +22,7 @@ from toolkit.generate.templates import Template, load_template, render
 
 __all__ = ["OFFLINE_TEMPLATE_VERSION", "OfflineBackend", "principle_sentences"]
 
-OFFLINE_TEMPLATE_VERSION = "v1"
+OFFLINE_TEMPLATE_VERSION = "v2"
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z])")
 _MARKUP = re.compile(r"^\s*(?:>\s*)+|^\s*(?:[-*+]|\d+[.)])\s+")
