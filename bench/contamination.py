@@ -9,6 +9,9 @@ kind and stage, false positives on the clean documents.
 Speed: the n-gram scan against the plain Python way (lm-evaluation-harness
 style: lower-case, strip ASCII punctuation, split, a set of 13-gram strings),
 and the two-step semantic stage against embedding every window of the corpus.
+Then the semantic stage's first step (each item's top-k documents) with
+model2vec static embeddings distilled from the same MiniLM in place of it:
+canaries' recall and clean documents' share among the candidates, side by side.
 Real evals from /work/shared/data are used when present, else generated items.
 """
 
@@ -26,11 +29,13 @@ from typing import Any
 
 import faiss
 
+from bench import embedding_paths
 from toolkit.contamination import CheckOptions, EvalItem, NgramIndex, check_contamination
+from toolkit.contamination.semantic import SemanticCheck
 from toolkit.contamination.windows import windows
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
-from toolkit.embeddings import embed
+from toolkit.embeddings import embed, embedder_info
 from toolkit.io import write_documents
 
 DATA = Path("/work/shared/data")
@@ -232,6 +237,52 @@ def _recall(
     )
 
 
+def _candidates(
+    items: list[EvalItem],
+    docs: list[Document],
+    planted: dict[str, list[tuple[str, int]]],
+    clean_ids: set[str],
+    tmp: Path,
+    top_k: int = 5,
+) -> None:
+    """Step 1 of the semantic stage with MiniLM and with model2vec document vectors, each
+    from an empty cache: which canary documents become their item's candidates."""
+    caches = {f"MiniLM {embedder_info()['path']}": EmbeddingCache(tmp / "minilm")}
+    try:
+        static, setup_s, note = embedding_paths.static_embedder(256)
+        caches["model2vec static"] = EmbeddingCache(tmp / "m2v", "model2vec", embedder=static)
+        setup = f"; model2vec {note}" + (f" in {setup_s:.1f} s" if note != "cached" else "")
+    except embedding_paths.Skipped as why:
+        setup = f"; model2vec skipped: {why}"
+    recall: dict[str, dict[str, float]] = {}
+    clean: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for name, cache in caches.items():
+        with cache:
+            start = time.process_time()
+            check = SemanticCheck(items, cache, top_k=top_k)
+            check.add(docs, "corpus")
+            seconds[name] = time.process_time() - start
+        tops = [{check.doc_keys[d][1] for d in row if d >= 0} for row in check.best_doc]
+        recall[name] = {k: sum(d in tops[p] for d, p in v) / len(v) for k, v in planted.items()}
+        clean[name] = len(set().union(*tops) & clean_ids) / len(clean_ids)
+    print(f"  semantic candidates (step 1, top-{top_k} documents per item; recall of canaries):")
+    print(f"  {'canary kind':<12}" + "".join(f"{name:>28}" for name in caches))
+    for kind in planted:
+        print(f"  {kind:<12}" + "".join(f"{recall[n][kind]:28.0%}" for n in caches))
+    print(
+        f"  {'clean docs':<12}"
+        + "".join(f"{clean[n]:27.1%}*" for n in caches)
+        + f"\n    * share of the {len(clean_ids)} clean documents made candidates (false "
+        "positives of step 1, to be cleared by the MiniLM window step)"
+    )
+    print(
+        "    CPU seconds for step 1 from an empty cache: "
+        + ", ".join(f"{n} {s:.1f}" for n, s in seconds.items())
+        + setup
+    )
+
+
 def _every_window(items: list[EvalItem], docs: list[Document], threshold: float) -> int:
     """The naive semantic check: embed every distinct window, range-search each item."""
     texts = list(dict.fromkeys(d.text[a:b] for d in docs for a, b in windows(d.text)))
@@ -267,12 +318,8 @@ def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None
             f"  recall on {len(docs)} docs ({per_kind} canaries per kind), "
             f"{len(sample)} eval items, semantic top-k 5, threshold 0.85:"
         )
-        _recall(
-            result,
-            sample,
-            {k: [(d, sample.index(items[p])) for d, p in v] for k, v in planted.items()},
-            clean_ids,
-        )
+        remapped = {k: [(d, sample.index(items[p])) for d, p in v] for k, v in planted.items()}
+        _recall(result, sample, remapped, clean_ids)
         full = check_contamination(
             Path(tmp) / "corpus", items, options=CheckOptions(quiet=True, semantic=False)
         )
@@ -281,6 +328,7 @@ def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None
             f"  n-gram false positives with all {len(items)} items: "
             f"{len(wrong) / len(clean_ids):.1%} of clean documents"
         )
+        _candidates(sample, docs, remapped, clean_ids, Path(tmp))
     start = time.process_time()
     windows_n = _every_window(sample, docs, 0.85)
     naive_s = time.process_time() - start

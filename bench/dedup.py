@@ -8,7 +8,15 @@ threshold, and run end to end (shingles, signatures, LSH, clusters); ccorpus
 also verifies every candidate by its true Jaccard similarity, datasketch
 takes its LSH candidates as they come. A planted pair counts as found when
 both documents end in one cluster; precision is over the duplicate pairs each
-side reports. Then the embedder's throughput in fp32 and under bf16 autocast.
+side reports.
+
+Then the embedder, side by side: torch fp32 (the reference), bf16 autocast,
+ONNX Runtime fp32 and int8, and model2vec static embeddings distilled from
+the same model (`bench.embedding_paths`), each with its speed, cosine to
+fp32, and how many of fp32's duplicate pairs at the semantic threshold it
+finds and how many of its own fp32 confirms. A path may be the toolkit's
+default only if both shares are >= 97 %; the last line names the fastest
+such path and the default `toolkit.embeddings` takes on this CPU.
 """
 
 from __future__ import annotations
@@ -16,12 +24,15 @@ from __future__ import annotations
 import re
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from bench import embedding_paths
+from bench.embedding_paths import Built
 from toolkit.dedup import DedupConfig, Edges, components, jaccard, shingle_sets
 from toolkit.dedup.lsh import NearStage
 from toolkit.document import Document, normalise_text
@@ -141,50 +152,134 @@ def _scores(
     return out
 
 
-def _paragraph_pairs(limit: int) -> list[str]:
-    """Paragraphs of the sample constitution (real prose, unlike the random corpus) and a
-    near copy of each: sentences shuffled, one word in ten dropped."""
+# a near copy of each paragraph per variant: (shuffle its sentences, share of words
+# dropped, share of words swapped for words of other paragraphs); the later ones put
+# many pairs close to the semantic threshold, where the paths could disagree
+VARIANTS = {
+    "shuffle+drop10": (True, 0.1, 0.0),
+    "drop20": (False, 0.2, 0.0),
+    "swap15": (False, 0.0, 0.15),
+    "shuffle+drop20+swap10": (True, 0.2, 0.1),
+}
+SEMANTIC = 0.92  # the semantic stage's cosine threshold
+RULE = 0.97  # a path may be the default only if it agrees with fp32 on >= 97 % of pairs
+
+
+def _paragraph_copies(limit: int) -> tuple[list[str], int]:
+    """Paragraphs of the sample constitution (real prose, unlike the random corpus), then
+    one block of near copies per variant; and the number of paragraphs."""
     text = (Path(__file__).resolve().parents[1] / "constitution" / "sample.md").read_text()
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if len(p.split()) >= 25][:limit]
+    pool = " ".join(paragraphs).split()
     rng = np.random.default_rng(5)
-    copies = []
-    for para in paragraphs:
-        sentences = re.split(r"(?<=[.!?])\s+", para)
-        words = " ".join(sentences[i] for i in rng.permutation(len(sentences))).split()
-        copies.append(" ".join(w for w in words if rng.random() >= 0.1))
-    return paragraphs + copies
+    texts = list(paragraphs)
+    for shuffle, drop, swap in VARIANTS.values():
+        for para in paragraphs:
+            sentences = re.split(r"(?<=[.!?])\s+", para)
+            if shuffle:
+                sentences = [sentences[i] for i in rng.permutation(len(sentences))]
+            words = [w for w in " ".join(sentences).split() if rng.random() >= drop]
+            words = [str(rng.choice(pool)) if rng.random() < swap else w for w in words]
+            texts.append(" ".join(words))
+    return texts, len(paragraphs)
 
 
-def _embedding(texts: list[str], threshold: float = 0.92) -> None:
-    import torch
+def _duplicate_pairs(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Over every pair of texts (upper triangle): cosine >= SEMANTIC."""
+    return (vectors @ vectors.T)[np.triu_indices(len(vectors), 1)] >= SEMANTIC
 
-    from toolkit.embeddings import embed, load_embedder
 
-    load_embedder()
-    embed(texts[:8])  # warm up
-    start = time.perf_counter()
-    fp32 = embed(texts)
-    fp32_s = time.perf_counter() - start
-    print(f"  embedding fp32:        {len(texts) / fp32_s:8.1f} docs/s  ({len(texts)} docs)")
-    start = time.perf_counter()
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        bf16 = embed(texts)
-    bf16_s = time.perf_counter() - start
-    bf16 /= np.linalg.norm(bf16, axis=1, keepdims=True)
-    cos = np.einsum("ij,ij->i", fp32, bf16)
-    upper = np.triu_indices(len(texts), 1)
-    dup32, dup16 = (fp32 @ fp32.T)[upper] >= threshold, (bf16 @ bf16.T)[upper] >= threshold
-    agree = (dup32 & dup16).sum() / max(1, (dup32 | dup16).sum())
-    half = len(texts) // 2
-    found = float((np.einsum("ij,ij->i", fp32[:half], fp32[half:]) >= threshold).mean())
+def _paths() -> list[tuple[str, Callable[[], Built]]]:
+    """The paths compared with torch-fp32 (the reference, first), named as
+    `toolkit.embeddings.embedder_info` names its own; each built on demand."""
+    from toolkit.embeddings import embed
+
+    def torch_path(precision: str) -> Callable[[], Built]:
+        return lambda: (lambda t: embed(t, precision=precision), 0.0, "")
+
+    return [
+        ("torch-fp32", torch_path("fp32")),
+        ("torch-bf16-autocast", torch_path("bf16")),
+        ("onnxruntime-fp32", lambda: embedding_paths.onnx_embedder(quantized=False)),
+        ("onnxruntime-int8", lambda: embedding_paths.onnx_embedder(quantized=True)),
+        ("model2vec-static-pca256", lambda: embedding_paths.static_embedder(256)),
+    ]
+
+
+def _embedding(texts: list[str], paragraphs: int, repeats: int) -> None:
+    from toolkit.embeddings import PRECISION_ENV, cpu_supports_bf16, embedder_info
+
     print(
-        f"    fp32 finds {found:.0%} of the {half} planted paragraph copies at cos >= {threshold}"
+        f"  embedding paths: {len(texts)} texts ({paragraphs} paragraphs of constitution/"
+        f"sample.md and a near copy of each per variant), best of {repeats}; agreement is over "
+        f"the duplicate pairs at cos >= {SEMANTIC}"
     )
     print(
-        f"  embedding bf16 autocast: {len(texts) / bf16_s:6.1f} docs/s  speed ratio bf16/fp32 "
-        f"{fp32_s / bf16_s:.2f}x; cosine to fp32 mean {cos.mean():.6f} min {cos.min():.6f}; "
-        f"duplicate pairs (cos >= {threshold}) agreeing {agree:.1%} of {(dup32 | dup16).sum()}"
+        f"  {'path':<24}{'docs/s':>8}{'vs fp32':>9}  {'cos to fp32 mean / min':<24}"
+        f"{'fp32 pairs found':>18}{'its pairs in fp32':>19}  {'>= ' + f'{RULE:.0%}':<7}setup"
     )
+    fp32: npt.NDArray[np.float32] | None = None
+    fp32_s, dup32 = 0.0, np.zeros(0, bool)
+    speed: dict[str, float] = {}
+    for name, build in _paths():
+        try:
+            encode, setup_s, note = build()
+        except embedding_paths.Skipped as why:
+            print(f"  {name:<24}skipped: {why}")
+            continue
+        encode(texts[:8])  # warm up: load, first-call allocations
+        best, vectors = float("inf"), None
+        for _ in range(repeats):
+            start = time.perf_counter()
+            vectors = encode(texts)
+            best = min(best, time.perf_counter() - start)
+        assert vectors is not None
+        dup = _duplicate_pairs(vectors)
+        if fp32 is None:  # the first row is the reference
+            fp32, fp32_s, dup32 = vectors, best, dup
+        if vectors.shape == fp32.shape:
+            cos = np.einsum("ij,ij->i", fp32, vectors)
+            cosines = f"{cos.mean():.6f} / {cos.min():.6f}"
+        else:
+            cosines = f"n/a ({vectors.shape[1]} vs {fp32.shape[1]} dims)"
+        both = int((dup & dup32).sum())
+        found, kept = both / max(1, int(dup32.sum())), both / max(1, int(dup.sum()))
+        ok = min(found, kept) >= RULE
+        if ok:
+            speed[name] = len(texts) / best
+        setup = f"{note} {setup_s:.1f} s" if note and not note.startswith("cached") else note
+        line = (
+            f"  {name:<24}{len(texts) / best:8.1f}{fp32_s / best:8.2f}x  {cosines:<24}"
+            f"{found:11.1%} of {int(dup32.sum()):<3}{kept:11.1%} of {int(dup.sum()):<4}"
+            f"  {'yes' if ok else 'no':<7}{setup}"
+        )
+        print(line.rstrip())
+    if fp32 is None:
+        return
+    shares = [
+        float((np.einsum("ij,ij->i", fp32[:paragraphs], block) >= SEMANTIC).mean())
+        for block in np.split(fp32[paragraphs:], len(VARIANTS))
+    ]
+    print(
+        "    (fp32 pairs found: share of fp32's duplicate pairs the path finds too; its pairs in"
+        " fp32: share of the path's pairs that fp32 finds too)"
+    )
+    print(
+        "    fp32 finds the planted copies: "
+        + ", ".join(f"{v} {s:.0%}" for v, s in zip(VARIANTS, shares, strict=True))
+    )
+    info = embedder_info()
+    fastest = max(speed, key=speed.__getitem__)
+    print(
+        f"    fastest path agreeing with fp32 on >= {RULE:.0%} of pairs: {fastest}"
+        + ("" if fastest != "torch-fp32" else " (no other path qualifies: fp32 stays)")
+    )
+    print(
+        f"    the toolkit's default on this CPU: {info['path']} ({info['reason']}; "
+        f"CPU bf16 {'yes' if cpu_supports_bf16() else 'no'}; {PRECISION_ENV}=fp32 forces fp32)"
+    )
+    if info["path"] not in speed:
+        print(f"    WARNING: the default path missed the {RULE:.0%} rule in this run")
 
 
 def _first(run: tuple[Any, ...]) -> float:
@@ -192,7 +287,7 @@ def _first(run: tuple[Any, ...]) -> float:
 
 
 def main(
-    n_base: int = 20_000, per_class: int = 400, embed_docs: int = 94, repeats: int = 2
+    n_base: int = 20_000, per_class: int = 400, paragraphs: int = 47, repeats: int = 2
 ) -> None:
     texts, source, kind = _corpus(n_base, per_class)
     n, planted = len(texts), np.array([i for i, k in enumerate(kind) if k != "base"], np.int64)
@@ -236,7 +331,7 @@ def main(
         f" + {shingle_bytes * per_m:,.0f} MiB shingle sets for verification), datasketch "
         f"{ds_index * per_m:,.0f} MiB; ratio datasketch/ccorpus {ds_index / index:.1f}x"
     )
-    _embedding(_paragraph_pairs(embed_docs // 2))
+    _embedding(*_paragraph_copies(paragraphs), repeats)
 
 
 if __name__ == "__main__":
