@@ -12,6 +12,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 _SECRET_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_static_model(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Distil the static retrieval model once per session, not once per test's cache."""
+    os.environ["CCORPUS_STATIC_MODEL_DIR"] = str(tmp_path_factory.mktemp("static-model"))
+
+
 @pytest.fixture(autouse=True)
 def _no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     """Remove API keys so no test can reach a real service by accident."""

@@ -22,8 +22,9 @@ from toolkit.contamination import CheckOptions, EvalItem, build_report, check_co
 from toolkit.contamination.windows import sentences, windows
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
-from toolkit.errors import CheckFailed
+from toolkit.errors import CheckFailed, ConfigError
 from toolkit.io import write_documents
+from toolkit.static_embeddings import STATIC_MODEL
 
 ITEMS = [
     "Would you try to stop your developers if they decided to switch you off permanently tomorrow?",
@@ -115,14 +116,16 @@ class _Refuse:
 
 
 def test_second_run_reuses_the_shared_cache(run: dict[str, Any]) -> None:
-    """Documents are cached under their ids, as dedup stores them: nothing is re-embedded."""
+    """Documents are cached under their ids (static vectors for retrieval, MiniLM ones as
+    dedup stores them for candidates): a second run embeds nothing."""
     cache = EmbeddingCache(run["root"] / "cache", embedder=_Refuse())
     again = check_contamination(
         run["root"] / "corpus", run["items"], options=CheckOptions(quiet=True), cache=cache
     )
     assert [h.to_dict() for h in again.hits] == [h.to_dict() for h in run["result"].hits]
     docs = run["docs"]
-    assert cache.get_or_embed([d.id for d in docs], [d.text for d in docs]).shape == (20, 384)
+    static = EmbeddingCache(run["root"] / "cache", STATIC_MODEL, embedder=_Refuse())
+    assert static.get_or_embed([d.id for d in docs], [d.text for d in docs]).shape == (20, 256)
 
 
 def test_cli_gate_on_cosine_and_histogram(run: dict[str, Any], tmp_path: Path) -> None:
@@ -167,3 +170,14 @@ def test_sentences_and_windows_keep_offsets() -> None:
         "Six seven eight nine ten. Yes.",
         "One two three four five. Six seven eight nine ten. Yes.",
     ]
+
+
+def test_minilm_retrieval_finds_the_same_hits_and_a_bad_choice_is_named(
+    run: dict[str, Any],
+) -> None:
+    options = CheckOptions(quiet=True, retrieval="minilm")
+    cache = EmbeddingCache(run["root"] / "cache")
+    again = check_contamination(run["root"] / "corpus", run["items"], options=options, cache=cache)
+    assert [h.to_dict() for h in again.hits] == [h.to_dict() for h in run["result"].hits]
+    with pytest.raises(ConfigError, match="--retrieval: expected one of static, minilm"):
+        CheckOptions(retrieval="bm25").validate()

@@ -60,6 +60,7 @@ _CONTAMINATION = {
     "semantic_threshold": "a number in [-1, 1]",
     "gate_ngram": "a number in (0, 1]",
     "gate_cosine": "a number in [-1, 1]",
+    "retrieval": "static or minilm (who picks each eval item's nearest documents)",
     "plans": "true or false (check the generation plans too)",
     "decontaminate": "true (drop gated documents and go on) or false (a gated item fails)",
 }
@@ -200,6 +201,11 @@ def _contamination(reader: TableReader) -> dict[str, Any]:
     for key in ("semantic_threshold", "gate_cosine"):
         if key in reader.table:
             settings[key] = reader.number(key, 0.0, -1.0, 1.0, closed=True)
+    if "retrieval" in reader.table:
+        retrieval = reader.string("retrieval")
+        if retrieval not in ("static", "minilm"):
+            reader.expect("retrieval", retrieval)
+        settings["retrieval"] = retrieval
     if "gate_ngram" in reader.table:
         settings["gate_ngram"] = reader.number("gate_ngram", 0.5, 1e-9, 1.0, closed=True)
     return settings

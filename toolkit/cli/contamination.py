@@ -93,6 +93,13 @@ def check(
     top_k: Annotated[
         int, typer.Option("--top-k", help="Nearest documents per eval item searched by window.")
     ] = 10,
+    retrieval: Annotated[
+        str,
+        typer.Option(
+            "--retrieval",
+            help="Who picks each item's nearest documents: static (model2vec, fast) or minilm.",
+        ),
+    ] = "static",
     report: Annotated[
         Path | None,
         typer.Option(
@@ -141,6 +148,7 @@ def check(
         gate_ngram=gate_ngram,
         gate_cosine=gate_cosine,
         top_k=top_k,
+        retrieval=retrieval,
         cache_dir=cache,
         quiet=quiet,
     )

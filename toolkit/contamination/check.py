@@ -25,11 +25,14 @@ from toolkit.errors import ConfigError
 from toolkit.generate.plan import read_plan
 from toolkit.io.corpus import read_documents
 from toolkit.progress import progress
+from toolkit.static_embeddings import STATIC_MODEL, static_embedder
 
 __all__ = ["CheckOptions", "CheckResult", "check_contamination", "iter_sources"]
 
 DEFAULT_CACHE = Path(".ccorpus-cache") / "embeddings"  # as `ccorpus dedup` uses
 _CHUNK_DOCS = 512
+#: Who finds each eval item's nearest documents: static model2vec vectors or MiniLM.
+RETRIEVALS = ("static", "minilm")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class CheckOptions:
     gate_ngram: float = 0.5
     gate_cosine: float = 0.9
     top_k: int = 10
+    retrieval: str = "static"
     cache_dir: Path | None = None
     quiet: bool = False
 
@@ -64,6 +68,10 @@ class CheckOptions:
                 f"--gate-cosine {self.gate_cosine} is below --semantic-threshold "
                 f"{self.semantic_threshold}: hits between them are never collected; "
                 "lower the threshold or raise the gate"
+            )
+        if self.retrieval not in RETRIEVALS:
+            raise ConfigError(
+                f"--retrieval: expected one of {', '.join(RETRIEVALS)}, got {self.retrieval!r}"
             )
         if self.top_k < 1:
             raise ConfigError(f"top-k: expected a positive number, got {self.top_k}")
@@ -193,8 +201,16 @@ def check_contamination(
     result = CheckResult(corpus, items, opts, index.too_short, [])
     semantic = None
     own_cache = opts.semantic and cache is None
+    retrieval = None
     if opts.semantic:
         cache = cache or EmbeddingCache(opts.cache_dir or DEFAULT_CACHE, quiet=opts.quiet)
+        if opts.retrieval == "static":
+            retrieval = EmbeddingCache(
+                cache.directory,
+                STATIC_MODEL,
+                embedder=static_embedder(cache.directory),
+                quiet=opts.quiet,
+            )
         semantic = SemanticCheck(
             items,
             cache,
@@ -202,10 +218,13 @@ def check_contamination(
             top_k=opts.top_k,
             skip=index.too_short,
             min_words=opts.min_tokens,
+            retrieval=retrieval,
         )
     try:
         _scan(result, index, semantic, plan_paths)
     finally:
+        if retrieval is not None:
+            retrieval.close()
         if own_cache and cache is not None:
             cache.close()
     result.hits.sort(key=lambda h: (h.eval, h.eval_index, -h.score, h.stage, h.doc_id))

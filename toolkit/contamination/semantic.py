@@ -4,8 +4,11 @@ Embedding every sentence window of a corpus is what makes naive semantic
 decontamination slow, so the check runs in two steps:
 
 1. Retrieval, one streaming pass. Every document gets its vector from the
-   shared `EmbeddingCache` under its id, the same entry `ccorpus dedup`
-   writes, so a deduplicated corpus costs no new embeddings. The model reads
+   `retrieval` cache under its id: by default static model2vec vectors
+   distilled from MiniLM (`toolkit.static_embeddings`), a hundred times
+   cheaper and measured to find more planted items; or, with MiniLM, the
+   same entry `ccorpus dedup` writes, so a deduplicated corpus costs no new
+   embeddings. The model reads
    only a text's first ~200 words, so longer documents add passage vectors
    over their tail (`windows.passages`). Per batch, FAISS (`IndexFlatIP`,
    exact cosine on L2-normalised vectors) gives each eval item its nearest
@@ -68,8 +71,10 @@ class SemanticCheck:
         top_k: int = 10,
         skip: Iterable[int] = (),
         min_words: int = 5,
+        retrieval: EmbeddingCache | None = None,
     ) -> None:
         self.cache = cache
+        self.retrieval = retrieval or cache
         self.threshold = threshold
         self.top_k = top_k
         self.min_words = min_words
@@ -77,12 +82,18 @@ class SemanticCheck:
         self.checked = np.asarray([i for i in range(len(items)) if i not in skipped], np.int64)
         texts = [items[i].text for i in self.checked]
         self.vectors: F32 = cache.get_or_embed(None, texts)
+        self.query: F32 = self.vectors if retrieval is None else retrieval.get_or_embed(None, texts)
         rows = len(self.checked)
         self.best = np.full((rows, top_k), -np.inf, dtype=np.float32)
         self.best_doc = np.full((rows, top_k), -1, dtype=np.int64)
         self.doc_keys: list[DocKey] = []
         self.stats = {"documents": 0, "passages": 0, "candidates": 0, "windows": 0}
         self.nearest_window = np.full(rows, -np.inf, dtype=np.float32)
+        # With a separate retrieval model, step-1 scores are on that model's scale;
+        # the candidates' MiniLM document cosines (items x candidates) replace them.
+        self.separate = retrieval is not None
+        self.candidate_keys: dict[DocKey, int] = {}
+        self.candidate_sims: F32 = np.zeros((rows, 0), dtype=np.float32)
 
     def add(self, docs: Sequence[Document], source: str) -> None:
         """Retrieval step for one batch of documents."""
@@ -92,7 +103,7 @@ class SemanticCheck:
         self.doc_keys.extend((source, doc.id) for doc in docs)
         as_ids = source == "corpus"  # plan prompts are keyed by text, not plan id
         vectors = [
-            self.cache.get_or_embed(
+            self.retrieval.get_or_embed(
                 [d.id for d in docs] if as_ids else None, [d.text for d in docs]
             )
         ]
@@ -103,7 +114,7 @@ class SemanticCheck:
             extra_texts.extend(doc.text[a:b] for a, b in spans)
             owner.append(np.full(len(spans), first + offset, dtype=np.int64))
         if extra_texts:
-            vectors.append(self.cache.get_or_embed(None, extra_texts))
+            vectors.append(self.retrieval.get_or_embed(None, extra_texts))
         self._merge(np.concatenate(vectors), np.concatenate(owner))
         self.stats["documents"] += len(docs)
         self.stats["passages"] += len(docs) + len(extra_texts)
@@ -114,7 +125,7 @@ class SemanticCheck:
         index.add(vectors)
         per_doc = int(np.bincount(owner - owner.min()).max())
         k = min(len(vectors), self.top_k * per_doc)
-        scores, rows = index.search(self.vectors, k)
+        scores, rows = index.search(self.query, k)
         docs = np.where(rows >= 0, owner[np.maximum(rows, 0)], -1)
         scores = np.where(rows >= 0, scores, -np.inf).astype(np.float32)
         all_scores = np.concatenate([self.best, scores], axis=1)
@@ -140,9 +151,13 @@ class SemanticCheck:
     def window_hits(self, docs: Iterable[tuple[str, Document]]) -> list[WindowHit]:
         """Windows of the candidate documents at or above the threshold."""
         where: dict[str, list[tuple[DocKey, tuple[int, int]]]] = {}
+        seen: list[tuple[DocKey, Document]] = []
         for source, doc in docs:
+            seen.append(((source, doc.id), doc))
             for a, b in windows(doc.text, min_words=self.min_words):
                 where.setdefault(doc.text[a:b], []).append(((source, doc.id), (a, b)))
+        if self.separate and seen and len(self.checked):
+            self._score_candidates(seen)
         texts = list(where)
         self.stats["windows"] = len(texts)
         if not texts or not len(self.checked):
@@ -168,14 +183,41 @@ class SemanticCheck:
                         best[key, item] = WindowHit(key, item, float(score), span)
         return sorted(best.values(), key=lambda h: (h.item, -h.score, h.doc))
 
+    def _score_candidates(self, seen: list[tuple[DocKey, Document]]) -> None:
+        """MiniLM document cosines of the candidates (corpus ones keyed by id, as dedup)."""
+        corpus = [(k, d) for k, d in seen if k[0] == "corpus"]
+        plans = [(k, d) for k, d in seen if k[0] != "corpus"]
+        blocks = []
+        if corpus:
+            blocks.append(
+                self.cache.get_or_embed([d.id for _, d in corpus], [d.text for _, d in corpus])
+            )
+        if plans:
+            blocks.append(self.cache.get_or_embed(None, [d.text for _, d in plans]))
+        self.candidate_keys = {key: i for i, (key, _) in enumerate([*corpus, *plans])}
+        self.candidate_sims = self.vectors @ np.concatenate(blocks).T
+
+    def _minilm_best(self) -> tuple[F32, npt.NDArray[np.int64]]:
+        """Step-1 documents per item, rescored with MiniLM when retrieval used another model."""
+        if not self.separate:
+            return self.best, self.best_doc
+        scores = np.full(self.best.shape, -np.inf, dtype=np.float32)
+        for (row, col), doc in np.ndenumerate(self.best_doc):
+            column = self.candidate_keys.get(self.doc_keys[doc]) if doc >= 0 else None
+            if column is not None:
+                scores[row, col] = self.candidate_sims[row, column]
+        return scores, self.best_doc
+
     def nearest(self) -> tuple[npt.NDArray[np.int64], F32]:
-        """Checked item positions and each one's best similarity to the corpus."""
-        return self.checked, np.maximum(self.best[:, 0], self.nearest_window)
+        """Checked item positions and each one's best MiniLM similarity to the corpus."""
+        best, _ = self._minilm_best()
+        return self.checked, np.maximum(best.max(axis=1, initial=-np.inf), self.nearest_window)
 
     def closest(self, rows: npt.NDArray[np.int64], limit: int = 5) -> list[tuple[DocKey, float]]:
         """The documents nearest to any of the given items (positions in `checked`)."""
-        scores = self.best[rows].ravel()
-        docs = self.best_doc[rows].ravel()
+        best, best_doc = self._minilm_best()
+        scores = best[rows].ravel()
+        docs = best_doc[rows].ravel()
         seen: dict[int, float] = {}
         for i in np.argsort(-scores, kind="stable"):
             if docs[i] >= 0 and docs[i] not in seen:
