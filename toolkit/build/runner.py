@@ -281,7 +281,8 @@ class _Build:
         }
 
     def _write_report(self, mixes: list[str]) -> None:
-        from toolkit.build.collect import collect_report, write_report
+        from toolkit.build.figures import collect_report
+        from toolkit.build.report import write_report
         from toolkit.constitution import load_constitution
         from toolkit.embedding_cache import EmbeddingCache
 

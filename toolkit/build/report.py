@@ -1,0 +1,45 @@
+"""Write the build report (report.json and report.html) only when it changed.
+
+A rerun of a build that changed nothing must touch no file, so that
+timestamps, `make`-style checks and backups see no change. Each file is
+compared with what is on disk and replaced atomically only when it differs.
+The page is rendered from the JSON text itself, so the two always agree and
+a report read back from report.json renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from toolkit.build.html import render_report_html
+from toolkit.build.layout import BuildLayout
+from toolkit.io.atomic import atomic_write
+
+__all__ = ["report_json", "write_report"]
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The report as report.json holds it: indented, keys sorted, UTF-8 kept."""
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _write_if_changed(path: Path, content: bytes) -> bool:
+    try:
+        if path.read_bytes() == content:
+            return False
+    except FileNotFoundError:
+        pass
+    with atomic_write(path, compress=False) as handle:
+        handle.write(content)
+    return True
+
+
+def write_report(layout: BuildLayout, report: dict[str, Any]) -> bool:
+    """Write report.json and report.html where their content differs; True if any was written."""
+    text = report_json(report)
+    page = render_report_html(json.loads(text))
+    wrote_json = _write_if_changed(layout.report_json, text.encode("utf-8"))
+    wrote_html = _write_if_changed(layout.report_html, page.encode("utf-8"))
+    return wrote_json or wrote_html
