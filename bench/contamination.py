@@ -18,6 +18,7 @@ Real evals from /work/shared/data are used when present, else generated items.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import string
@@ -37,6 +38,7 @@ from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.embeddings import embed, embedder_info
 from toolkit.io import write_documents
+from toolkit.static_embeddings import MODEL_DIR_ENV, load_static_model
 
 DATA = Path("/work/shared/data")
 EVALS = {
@@ -293,6 +295,9 @@ def _every_window(items: list[EvalItem], docs: list[Document], threshold: float)
     return len(texts)
 
 
+STATIC_WORK = embedding_paths.WORK  # the distilled retrieval model, kept between runs
+
+
 def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None:
     rng = random.Random(13)
     items = _items(rng)
@@ -303,14 +308,13 @@ def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None
     others = [i for i in range(len(items)) if i not in set(canaried)]
     sample = [items[i] for i in canaried + rng.sample(others, per_kind * 2)]
     embed(["warm up the model"])  # load once, outside the timings
+    os.environ.setdefault(MODEL_DIR_ENV, str(STATIC_WORK))
+    load_static_model(STATIC_WORK)  # distilled once (cached under out/bench), outside timings
     with tempfile.TemporaryDirectory() as tmp:
         write_documents(docs, Path(tmp) / "corpus")
         opts = CheckOptions(quiet=True, top_k=5)
         with EmbeddingCache(Path(tmp) / "cache") as cache:
             start = time.process_time()  # CPU time: steadier than wall time on a shared host
-            cache.get_or_embed([d.id for d in docs], [d.text for d in docs])  # as dedup does
-            dedup_s = time.process_time() - start
-            start = time.process_time()
             result = check_contamination(Path(tmp) / "corpus", sample, options=opts, cache=cache)
             check_s = time.process_time() - start
             embedded = cache.embedded
@@ -332,14 +336,15 @@ def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None
     start = time.process_time()
     windows_n = _every_window(sample, docs, 0.85)
     naive_s = time.process_time() - start
+    mb = sum(len(d.text.encode()) for d in docs) / 1e6
     print(
-        f"  semantic stage, {len(docs)} docs, CPU seconds: every window {naive_s:.1f} "
-        f"({windows_n} windows); two-step {dedup_s + check_s:.1f} ({embedded} texts: "
-        f"{len(docs)} document vectors {dedup_s:.1f}, candidates' windows and items {check_s:.1f})"
+        f"  semantic stage, {len(docs)} docs ({mb:.2f} MB), CPU seconds from empty caches: "
+        f"every window {naive_s:.1f} ({windows_n} windows); two-step {check_s:.1f} (static "
+        f"retrieval, then {embedded} MiniLM texts: items, candidates and their windows)"
     )
     print(
-        f"    speed ratio two-step/every-window: {naive_s / (dedup_s + check_s):.1f}x cold, "
-        f"{naive_s / check_s:.1f}x with document vectors already cached by dedup"
+        f"    throughput: two-step {mb / check_s:.2f} MB/s, every window {mb / naive_s:.3f} MB/s; "
+        f"speed ratio {naive_s / check_s:.1f}x (target 25x, 0.25 MB/s)"
     )
 
 
