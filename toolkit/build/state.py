@@ -27,8 +27,9 @@ STATE_VERSION = 1
 
 
 def key_of(*parts: Any) -> str:
-    """A short hash of JSON-able parts (settings, digests, upstream keys)."""
-    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    """A short hash of JSON-able parts (settings, digests, upstream keys) and the tool
+    version, so a new release of ccorpus redoes what it may now do differently."""
+    blob = json.dumps([__version__, *parts], sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
