@@ -1,7 +1,9 @@
 """`ccorpus quality`: score documents, filter them by a profile, and judge a sample.
 
 Each command calls one library function in `toolkit.quality` and prints what
-it returns; errors are raised as `CorpusError`s, never printed here.
+it returns; errors are raised as `CorpusError`s, never printed here. The
+library is imported inside each command: it loads spaCy, which costs every
+other command a second and a half of start-up.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import typer
 
 from toolkit.cli.common import JsonOption, QuietOption, SkipBadOption, emit_json, stdout_console
 from toolkit.constitution import Constitution, load_constitution
-from toolkit.quality import filter_corpus, load_profile, score_corpus
 
 __all__ = ["app"]
 
@@ -79,6 +80,8 @@ def score(
     quiet: QuietOption = False,
 ) -> None:
     """Compute every quality signal of each document into DIR/scores.jsonl."""
+    from toolkit.quality import load_profile, score_corpus
+
     result = score_corpus(
         corpus,
         out,
@@ -128,6 +131,8 @@ def filter_(
     Rejects go to DIR/rejected, each with metadata.rejected naming the first
     rule it failed and listing every failure; DIR/summary.json counts them.
     """
+    from toolkit.quality import filter_corpus, load_profile
+
     summary = filter_corpus(
         corpus,
         out,
