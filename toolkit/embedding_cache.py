@@ -10,7 +10,9 @@ read while a dedup run writes.
 Rows are keyed by (model, key): the key is a document id, or `sha256:<hex>` of
 the text for texts that are not documents. The text's hash is stored beside
 the vector, so a document whose text changed under the same id is embedded
-again rather than served a stale vector.
+again rather than served a stale vector. The bundled model's rows name its
+compute path unless it is fp32 (`...+torch-bf16-autocast`), so vectors of one
+path never stand in for the other's.
 """
 
 from __future__ import annotations
@@ -52,6 +54,15 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _default_key() -> str:
+    """The bundled model's key, naming its compute path when that is not fp32, so
+    bf16 vectors never stand in for fp32 ones (or back) in a shared cache."""
+    from toolkit.embeddings import select_path
+
+    path = select_path()
+    return DEFAULT_MODEL if path.dtype == "float32" else f"{DEFAULT_MODEL}+{path.name}"
+
+
 def _default_embedder(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     from toolkit.embeddings import embed
 
@@ -80,6 +91,8 @@ class EmbeddingCache:
             raise InputError(f"batch size: expected a positive number, got {batch_size}")
         self.directory = Path(directory)
         self.model_name = model_name
+        if model_name == DEFAULT_MODEL:
+            self.model_name = _default_key()
         self.batch_size = batch_size
         self.quiet = quiet
         self.embedded = 0
