@@ -46,6 +46,9 @@ from toolkit.embedding_cache import EmbeddingCache
 __all__ = ["DocKey", "SemanticCheck", "WindowHit"]
 
 F32 = npt.NDArray[np.float32]
+#: With static retrieval, MiniLM embeds only each item's nearest windows by static
+#: vectors, this many of them (0: every window of every candidate).
+PREFILTER = 16
 DocKey = tuple[str, str]  # (source, document id)
 
 
@@ -72,6 +75,7 @@ class SemanticCheck:
         skip: Iterable[int] = (),
         min_words: int = 5,
         retrieval: EmbeddingCache | None = None,
+        prefilter: int = PREFILTER,
     ) -> None:
         self.cache = cache
         self.retrieval = retrieval or cache
@@ -87,11 +91,18 @@ class SemanticCheck:
         self.best = np.full((rows, top_k), -np.inf, dtype=np.float32)
         self.best_doc = np.full((rows, top_k), -1, dtype=np.int64)
         self.doc_keys: list[DocKey] = []
-        self.stats = {"documents": 0, "passages": 0, "candidates": 0, "windows": 0}
+        self.stats = {
+            "documents": 0,
+            "passages": 0,
+            "candidates": 0,
+            "windows": 0,
+            "windows_prefiltered": 0,
+        }
         self.nearest_window = np.full(rows, -np.inf, dtype=np.float32)
         # With a separate retrieval model, step-1 scores are on that model's scale;
         # the candidates' MiniLM document cosines (items x candidates) replace them.
         self.separate = retrieval is not None
+        self.prefilter = prefilter
         self.candidate_keys: dict[DocKey, int] = {}
         self.candidate_sims: F32 = np.zeros((rows, 0), dtype=np.float32)
 
@@ -159,6 +170,8 @@ class SemanticCheck:
         if self.separate and seen and len(self.checked):
             self._score_candidates(seen)
         texts = list(where)
+        if self.separate and self.prefilter and len(self.checked):
+            texts = self._prefiltered(texts)
         self.stats["windows"] = len(texts)
         if not texts or not len(self.checked):
             return []
@@ -182,6 +195,18 @@ class SemanticCheck:
                     if old is None or score > old.score:
                         best[key, item] = WindowHit(key, item, float(score), span)
         return sorted(best.values(), key=lambda h: (h.item, -h.score, h.doc))
+
+    def _prefiltered(self, texts: list[str]) -> list[str]:
+        """Each item's `prefilter` nearest windows by static vectors: the only ones MiniLM reads."""
+        if len(texts) <= self.prefilter:
+            return texts
+        vectors = self.retrieval.get_or_embed(None, texts)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        _, rows = index.search(self.query, self.prefilter)
+        keep = np.unique(rows[rows >= 0])
+        self.stats["windows_prefiltered"] = len(texts) - len(keep)
+        return [texts[i] for i in keep]
 
     def _score_candidates(self, seen: list[tuple[DocKey, Document]]) -> None:
         """MiniLM document cosines of the candidates (corpus ones keyed by id, as dedup)."""
