@@ -7,11 +7,13 @@ import random
 import re
 import unicodedata
 
+import numpy as np
 import pytest
 
 from toolkit.contamination import EvalItem, NgramIndex
 from toolkit.contamination.ngram import NgramHit
-from toolkit.contamination.text import fold, offset_map, tokenise
+from toolkit.contamination.offsets import offset_map
+from toolkit.contamination.text import _UNSTABLE, char_table, fold, tokenise
 from toolkit.document import Document
 
 LONG = (
@@ -179,3 +181,59 @@ def test_token_hashes_do_not_depend_on_the_batch() -> None:
     for other in ("plain ascii", "café", "emoji \U0001f600 here", "Straße"):
         _, mixed = tokenise([other, "Hello, World again"])
         assert mixed.hashes[mixed.token_starts[1] :].tolist() == alone.hashes.tolist()
+
+
+def test_texts_skip_normalisation_only_when_nfkc_would_not_change_them() -> None:
+    """Characters flagged stable never start with a mark or with the second
+    half of a canonical pair, and NFKC keeps them: so a text of them is NFKC."""
+    table = char_table()
+    seconds = {0x1160 + k for k in range(0xA0)}  # Hangul vowel and final jamo
+    for code in range(0x110000):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    for code in np.flatnonzero((table & _UNSTABLE) == 0).tolist():
+        char = chr(code)
+        head = unicodedata.normalize("NFKD", char)[:1]
+        assert unicodedata.normalize("NFKC", char) == char, hex(code)
+        assert not head or (ord(head) not in seconds and not unicodedata.combining(head)), hex(code)
+
+
+def test_tokens_match_nfkc_on_texts_needing_it_or_not() -> None:
+    """Batches mixing stable, decomposed and compatibility text tokenise as if
+    every text had been normalised first."""
+    texts = [
+        "plain words “quoted” — café",
+        "cafe\u0301 decomposed, ﬁne ligature, １２３ full width",
+        "an ellipsis… and a non\u00a0breaking space",
+        "Hangul \u1100\u1161\u11a8 jamo and 한국어",
+        "Straße ΐ folds to several",
+    ]
+    for batch in ([t] for t in texts):
+        working, tokens = tokenise(batch)
+        _, reference = tokenise([unicodedata.normalize("NFKC", batch[0])])
+        assert tokens.hashes.tolist() == reference.hashes.tolist(), batch
+        assert fold(working[0]) == fold(batch[0])  # offsets refer to an equivalent text
+    _, tokens = tokenise(texts)
+    for i, text in enumerate(texts):
+        _, alone = tokenise([unicodedata.normalize("NFKC", text)])
+        lo, hi = tokens.token_starts[i], tokens.token_starts[i + 1]
+        assert tokens.hashes[lo:hi].tolist() == alone.hashes.tolist(), text
+
+
+def test_distinct_tokens_hash_apart() -> None:
+    """Tokens around the 8-byte and 2-code-point word edges, and look-alikes
+    across scripts, never share a hash; equal tokens always do."""
+    words = [
+        "a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghabcdefgh",
+        "abcdefghabcdefgha", "abcdefghabcdefghi", "b", "1", "10", "01",
+        "é", "éa", "aé", "éé", "ééé", "éééé", "ééééé", "ß", "ss", "σ", "о", "o",
+        "漢", "字", "𠀀",
+    ]  # fmt: skip
+    _, batch = tokenise([" ".join(words), " ".join(reversed(words))])
+    hashes = batch.hashes.tolist()
+    first = hashes[: batch.token_starts[1]]
+    assert len(first) == len(words)
+    assert len(set(first)) == len(words) - 1  # only ß and ss fold alike
+    assert first[words.index("ß")] == first[words.index("ss")]
+    assert hashes[batch.token_starts[1] :] == first[::-1]

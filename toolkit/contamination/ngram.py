@@ -21,7 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from toolkit.contamination.evals import EvalItem
-from toolkit.contamination.text import TokenBatch, _Powers, offset_map, tokenise
+from toolkit.contamination.offsets import offset_map
+from toolkit.contamination.text import TokenBatch, _Powers, tokenise
 from toolkit.document import Document
 from toolkit.errors import ConfigError
 
