@@ -116,8 +116,8 @@ class _Refuse:
 
 
 def test_second_run_reuses_the_shared_cache(run: dict[str, Any]) -> None:
-    """Documents are cached under their ids (static vectors for retrieval, MiniLM ones as
-    dedup stores them for candidates): a second run embeds nothing."""
+    """Documents are cached under their ids (static vectors for retrieval), items and
+    windows under their text (MiniLM): a second run embeds nothing."""
     cache = EmbeddingCache(run["root"] / "cache", embedder=_Refuse())
     again = check_contamination(
         run["root"] / "corpus", run["items"], options=CheckOptions(quiet=True), cache=cache

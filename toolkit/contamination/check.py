@@ -256,7 +256,9 @@ def _scan(
         result.hits.extend(_semantic(semantic, result.hits, corpus, plan_paths, opts, items))
         result.semantic = dict(semantic.stats)
         checked, nearest = semantic.nearest()
-        result.nearest = {int(i): float(s) for i, s in zip(checked, nearest, strict=True)}
+        result.nearest = {
+            int(i): float(s) for i, s in zip(checked, nearest, strict=True) if np.isfinite(s)
+        }
         for name in dict.fromkeys(item.eval for item in items):
             rows = np.flatnonzero([items[i].eval == name for i in checked])
             result.closest[name] = semantic.closest(rows)

@@ -15,9 +15,12 @@ decontamination slow, so the check runs in two steps:
    passages, folded into a running top-k of documents per item.
 2. Windows, only in candidate documents (some item's top-k, or any document
    with an n-gram hit): windows of 1, 2 and 3 sentences, each distinct text
-   embedded once (and cached by text hash). FAISS range search finds every
-   (item, window) pair at or above the threshold; a top-1 search gives each
-   item's nearest window.
+   embedded once (and cached by text hash). With static retrieval, MiniLM
+   reads only each item's `prefilter` nearest windows by static vectors.
+   FAISS range search finds every (item, window) pair at or above the
+   threshold; a top-k search gives each item's nearest windows, hence its
+   distance to the corpus and its closest documents, on MiniLM's scale.
+   (With MiniLM retrieval, the step-1 document cosines count too.)
 
 Memory and embedding work of step 2 are bounded by items x k documents plus
 the n-gram hits, whatever the corpus size. The price is recall: a short
@@ -99,12 +102,11 @@ class SemanticCheck:
             "windows_prefiltered": 0,
         }
         self.nearest_window = np.full(rows, -np.inf, dtype=np.float32)
-        # With a separate retrieval model, step-1 scores are on that model's scale;
-        # the candidates' MiniLM document cosines (items x candidates) replace them.
+        # With a separate retrieval model, step-1 scores are on that model's scale:
+        # distances and closest documents come from the MiniLM windows alone.
         self.separate = retrieval is not None
         self.prefilter = prefilter
-        self.candidate_keys: dict[DocKey, int] = {}
-        self.candidate_sims: F32 = np.zeros((rows, 0), dtype=np.float32)
+        self.window_docs: list[dict[DocKey, float]] = [{} for _ in range(rows)]
 
     def add(self, docs: Sequence[Document], source: str) -> None:
         """Retrieval step for one batch of documents."""
@@ -162,13 +164,9 @@ class SemanticCheck:
     def window_hits(self, docs: Iterable[tuple[str, Document]]) -> list[WindowHit]:
         """Windows of the candidate documents at or above the threshold."""
         where: dict[str, list[tuple[DocKey, tuple[int, int]]]] = {}
-        seen: list[tuple[DocKey, Document]] = []
         for source, doc in docs:
-            seen.append(((source, doc.id), doc))
             for a, b in windows(doc.text, min_words=self.min_words):
                 where.setdefault(doc.text[a:b], []).append(((source, doc.id), (a, b)))
-        if self.separate and seen and len(self.checked):
-            self._score_candidates(seen)
         texts = list(where)
         if self.separate and self.prefilter and len(self.checked):
             texts = self._prefiltered(texts)
@@ -178,8 +176,13 @@ class SemanticCheck:
         vectors = self.cache.get_or_embed(None, texts)
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        nearest, _ = index.search(self.vectors, 1)
+        nearest, rows = index.search(self.vectors, min(len(texts), self.top_k))
         self.nearest_window = nearest[:, 0]
+        for row, (scores_row, windows_row) in enumerate(zip(nearest, rows, strict=True)):
+            docs_row = self.window_docs[row]
+            for score, window in zip(scores_row.tolist(), windows_row.tolist(), strict=True):
+                for key, _ in where[texts[window]] if window >= 0 else ():
+                    docs_row[key] = max(score, docs_row.get(key, -np.inf))
         radius = float(np.nextafter(np.float32(self.threshold), np.float32(-2.0)))
         lims, scores, rows = index.range_search(self.vectors, radius)
         best: dict[tuple[DocKey, int], WindowHit] = {}
@@ -208,45 +211,24 @@ class SemanticCheck:
         self.stats["windows_prefiltered"] = len(texts) - len(keep)
         return [texts[i] for i in keep]
 
-    def _score_candidates(self, seen: list[tuple[DocKey, Document]]) -> None:
-        """MiniLM document cosines of the candidates (corpus ones keyed by id, as dedup)."""
-        corpus = [(k, d) for k, d in seen if k[0] == "corpus"]
-        plans = [(k, d) for k, d in seen if k[0] != "corpus"]
-        blocks = []
-        if corpus:
-            blocks.append(
-                self.cache.get_or_embed([d.id for _, d in corpus], [d.text for _, d in corpus])
-            )
-        if plans:
-            blocks.append(self.cache.get_or_embed(None, [d.text for _, d in plans]))
-        self.candidate_keys = {key: i for i, (key, _) in enumerate([*corpus, *plans])}
-        self.candidate_sims = self.vectors @ np.concatenate(blocks).T
-
-    def _minilm_best(self) -> tuple[F32, npt.NDArray[np.int64]]:
-        """Step-1 documents per item, rescored with MiniLM when retrieval used another model."""
-        if not self.separate:
-            return self.best, self.best_doc
-        scores = np.full(self.best.shape, -np.inf, dtype=np.float32)
-        for (row, col), doc in np.ndenumerate(self.best_doc):
-            column = self.candidate_keys.get(self.doc_keys[doc]) if doc >= 0 else None
-            if column is not None:
-                scores[row, col] = self.candidate_sims[row, column]
-        return scores, self.best_doc
-
     def nearest(self) -> tuple[npt.NDArray[np.int64], F32]:
-        """Checked item positions and each one's best MiniLM similarity to the corpus."""
-        best, _ = self._minilm_best()
-        return self.checked, np.maximum(best.max(axis=1, initial=-np.inf), self.nearest_window)
+        """Checked item positions and each one's best MiniLM similarity to the
+        corpus (-inf where no window was read)."""
+        if self.separate:
+            return self.checked, self.nearest_window
+        return self.checked, np.maximum(self.best.max(axis=1, initial=-np.inf), self.nearest_window)
 
     def closest(self, rows: npt.NDArray[np.int64], limit: int = 5) -> list[tuple[DocKey, float]]:
         """The documents nearest to any of the given items (positions in `checked`)."""
-        best, best_doc = self._minilm_best()
-        scores = best[rows].ravel()
-        docs = best_doc[rows].ravel()
-        seen: dict[int, float] = {}
-        for i in np.argsort(-scores, kind="stable"):
-            if docs[i] >= 0 and docs[i] not in seen:
-                seen[int(docs[i])] = float(scores[i])
-            if len(seen) == limit:
-                break
-        return [(self.doc_keys[d], s) for d, s in seen.items()]
+        found: dict[DocKey, float] = {}
+        for row in rows.tolist():
+            for key, score in self.window_docs[row].items():
+                found[key] = max(score, found.get(key, -np.inf))
+            if not self.separate:
+                pairs = zip(self.best_doc[row].tolist(), self.best[row].tolist(), strict=True)
+                for doc, score in pairs:
+                    if doc >= 0:
+                        key = self.doc_keys[doc]
+                        found[key] = max(score, found.get(key, -np.inf))
+        ranked = sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))
+        return ranked[:limit]
