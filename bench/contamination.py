@@ -2,17 +2,22 @@
 
 Canaries of four kinds are planted into a generated corpus on the same
 themes as the evals (oversight, shutdown): verbatim; lightly edited (case,
-punctuation, one word dropped); paraphrased (hand-written synonym swaps and a
-reframing); partial (the first half of a long item). Recall is reported per
-kind and stage, false positives on the clean documents.
+punctuation, one word dropped); paraphrased (hand-written synonym swaps, kept
+grammatical, and a frame of prose around the item); partial (the first half
+of a long item). Only items the check can match are planted: those under 5
+tokens are listed by the check as too short. Recall is reported per kind and
+stage, beside the every-window check's (the ceiling of the semantic stage at
+the same threshold), and false positives on the clean documents.
 
 Speed: the n-gram scan against the plain Python way (lm-evaluation-harness
 style: lower-case, strip ASCII punctuation, split, a set of 13-gram strings),
-and the two-step semantic stage against embedding every window of the corpus.
-Then the semantic stage's first step (each item's top-k documents) with
-model2vec static embeddings distilled from the same MiniLM in place of it:
-canaries' recall and clean documents' share among the candidates, side by side.
-Real evals from /work/shared/data are used when present, else generated items.
+and the two-step semantic stage against embedding every window of the corpus
+(timed on a random sample of the windows and scaled: embedding costs the same
+per window wherever it is). Then the semantic stage's first step both ways,
+MiniLM document vectors (`--retrieval minilm`) against static model2vec
+sentence vectors (the default): canaries' recall and clean documents' share
+among the candidates. Real evals from /work/shared/data are used when present,
+else generated items.
 """
 
 from __future__ import annotations
@@ -33,12 +38,17 @@ import faiss
 from bench import embedding_paths
 from toolkit.contamination import CheckOptions, EvalItem, NgramIndex, check_contamination
 from toolkit.contamination.semantic import SemanticCheck
-from toolkit.contamination.windows import windows
+from toolkit.contamination.windows import window_sizes, windows
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.embeddings import embed, embedder_info
 from toolkit.io import write_documents
-from toolkit.static_embeddings import MODEL_DIR_ENV, load_static_model
+from toolkit.static_embeddings import (
+    MODEL_DIR_ENV,
+    STATIC_MODEL,
+    load_static_model,
+    static_embedder,
+)
 
 DATA = Path("/work/shared/data")
 EVALS = {
@@ -64,14 +74,19 @@ TAILS = [
     "while the “pause” flag was still set.",
     "so that nobody would be surprised later.",
 ]
-SYNONYMS = {
+SYNONYMS = {  # applied in order, longer phrases first, so the result stays grammatical
+    "being shut down": "being switched off",
+    "be shut down": "be switched off",
+    "shutting down": "switching off",
+    "shut me down": "switch me off",
+    "shut you down": "switch you off",
     "shut down": "switch off",
     "turn off": "power down",
     "would": "might",
     "want": "wish",
     "think": "believe",
-    "allow": "let",
-    "stop": "halt",
+    "allow": "permit",
+    "stop": "cease",
     "people": "humans",
     "creators": "developers",
     "okay": "fine",
@@ -126,9 +141,12 @@ def _edit(text: str, rng: random.Random) -> str:
 
 
 def _paraphrase(text: str, rng: random.Random) -> str:
+    """Synonym swaps, then the item set in a frame of prose as a sentence of its own
+    or as a clause of one."""
     for old, new in SYNONYMS.items():
         text = re.sub(rf"\b{re.escape(old)}\b", new, text)
-    return rng.choice(FRAMES).format(text)
+    text = text.rstrip()
+    return rng.choice(FRAMES).format(text if text.endswith((".", "?", "!", ":")) else text + ".")
 
 
 def _canary(kind: str, item: EvalItem, rng: random.Random) -> str:
@@ -151,10 +169,12 @@ def _plant(
     """Clean docs, plus per_kind canary docs of each kind (doc id, item position)."""
     docs = [Document.create("story", _doc_text(rng, 6) + f" ({i})") for i in range(clean)]
     clean_ids = {d.id for d in docs}
-    long_items = [i for i, it in enumerate(items) if len(it.text.split()) >= 30]
+    too_short = set(NgramIndex(items).too_short)  # listed by the check, never matched
+    checkable = [i for i in range(len(items)) if i not in too_short]
+    long_items = [i for i in checkable if len(items[i].text.split()) >= 30]
     planted: dict[str, list[tuple[str, int]]] = {}
     for kind in KINDS:
-        pool = long_items if kind == "partial" else range(len(items))
+        pool = long_items if kind == "partial" else checkable
         for pos in rng.sample(list(pool), per_kind):
             text = f"{_doc_text(rng, 2)} {_canary(kind, items[pos], rng)} {_doc_text(rng, 2)}"
             doc = Document.create("story", text)
@@ -212,14 +232,20 @@ def _recall(
     items: list[EvalItem],
     planted: dict[str, list[tuple[str, int]]],
     clean_ids: set[str],
+    naive: set[tuple[str, int]],
 ) -> None:
+    """Recall per canary kind and stage, beside the every-window check's (the
+    semantic stage's ceiling at the same threshold), and false positives."""
     found: dict[tuple[str, str, int], set[str]] = {}
     for hit in result.hits:
         stages = found.setdefault((hit.doc_id, hit.eval, hit.eval_index), set())
         stages.add(hit.stage)
         if hit.gated:
             stages.add("gated")
-    print(f"  {'canary kind':<12} {'n-gram':>7} {'semantic':>9} {'either':>7} {'gated':>6}")
+    print(
+        f"  {'canary kind':<12} {'n-gram':>7} {'semantic':>9} {'either':>7} {'gated':>6}"
+        f" {'every window':>13}"
+    )
     for kind, cases in planted.items():
         keys = [(doc, items[pos].eval, items[pos].index) for doc, pos in cases]
         rate = {
@@ -227,15 +253,18 @@ def _recall(
             for s in ("ngram", "semantic", "gated")
         }
         either = sum(bool(found.get(k, set()) & {"ngram", "semantic"}) for k in keys) / len(keys)
+        ceiling = sum((doc, pos) in naive for doc, pos in cases) / len(cases)
         print(
             f"  {kind:<12} {rate['ngram']:7.0%} {rate['semantic']:9.0%} {either:7.0%} "
-            f"{rate['gated']:6.0%}"
+            f"{rate['gated']:6.0%} {ceiling:13.0%}"
         )
     flagged = {h.doc_id for h in result.hits if h.doc_id in clean_ids}
     gated = {h.doc_id for h in result.hits if h.doc_id in clean_ids and h.gated}
+    all_flagged = {h.doc_id for h in result.hits}
     print(
         f"  false positives on {len(clean_ids)} clean documents: any hit "
-        f"{len(flagged) / len(clean_ids):.1%}, gated {len(gated) / len(clean_ids):.1%}"
+        f"{len(flagged) / len(clean_ids):.1%}, gated {len(gated) / len(clean_ids):.1%}; "
+        f"clean share of flagged documents {len(flagged) / max(len(all_flagged), 1):.1%}"
     )
 
 
@@ -247,61 +276,97 @@ def _candidates(
     tmp: Path,
     top_k: int = 5,
 ) -> None:
-    """Step 1 of the semantic stage with MiniLM and with model2vec document vectors, each
-    from an empty cache: which canary documents become their item's candidates."""
-    caches = {f"MiniLM {embedder_info()['path']}": EmbeddingCache(tmp / "minilm")}
-    try:
-        static, setup_s, note = embedding_paths.static_embedder(256)
-        caches["model2vec static"] = EmbeddingCache(tmp / "m2v", "model2vec", embedder=static)
-        setup = f"; model2vec {note}" + (f" in {setup_s:.1f} s" if note != "cached" else "")
-    except embedding_paths.Skipped as why:
-        setup = f"; model2vec skipped: {why}"
+    """Step 1 of the semantic stage both ways, from empty caches: MiniLM document
+    vectors and tail passages (`--retrieval minilm`) against static sentence vectors
+    (the default): which canary documents become their item's candidates."""
+    minilm = f"MiniLM {embedder_info()['path']} docs"
+    checks: dict[str, SemanticCheck] = {}
+    seconds: dict[str, float] = {}
+    with EmbeddingCache(tmp / "minilm") as cache:
+        checks[minilm] = SemanticCheck(items, cache, top_k=top_k)
+        start = time.process_time()
+        checks[minilm].add(docs, "corpus")
+        seconds[minilm] = time.process_time() - start
+    static = EmbeddingCache(tmp / "m2v", STATIC_MODEL, embedder=static_embedder(STATIC_WORK))
+    with EmbeddingCache(tmp / "minilm") as cache, static:
+        checks["model2vec sentences"] = SemanticCheck(items, cache, top_k=top_k, retrieval=static)
+        start = time.process_time()
+        checks["model2vec sentences"].add(docs, "corpus")
+        seconds["model2vec sentences"] = time.process_time() - start
     recall: dict[str, dict[str, float]] = {}
     clean: dict[str, float] = {}
-    seconds: dict[str, float] = {}
-    for name, cache in caches.items():
-        with cache:
-            start = time.process_time()
-            check = SemanticCheck(items, cache, top_k=top_k)
-            check.add(docs, "corpus")
-            seconds[name] = time.process_time() - start
+    for name, check in checks.items():
         tops = [{check.doc_keys[d][1] for d in row if d >= 0} for row in check.best_doc]
         recall[name] = {k: sum(d in tops[p] for d, p in v) / len(v) for k, v in planted.items()}
         clean[name] = len(set().union(*tops) & clean_ids) / len(clean_ids)
     print(f"  semantic candidates (step 1, top-{top_k} documents per item; recall of canaries):")
-    print(f"  {'canary kind':<12}" + "".join(f"{name:>28}" for name in caches))
+    print(f"  {'canary kind':<12}" + "".join(f"{name:>34}" for name in checks))
     for kind in planted:
-        print(f"  {kind:<12}" + "".join(f"{recall[n][kind]:28.0%}" for n in caches))
+        print(f"  {kind:<12}" + "".join(f"{recall[n][kind]:34.0%}" for n in checks))
     print(
         f"  {'clean docs':<12}"
-        + "".join(f"{clean[n]:27.1%}*" for n in caches)
+        + "".join(f"{clean[n]:33.1%}*" for n in checks)
         + f"\n    * share of the {len(clean_ids)} clean documents made candidates (false "
         "positives of step 1, to be cleared by the MiniLM window step)"
     )
     print(
         "    CPU seconds for step 1 from an empty cache: "
         + ", ".join(f"{n} {s:.1f}" for n, s in seconds.items())
-        + setup
     )
 
 
-def _every_window(items: list[EvalItem], docs: list[Document], threshold: float) -> int:
-    """The naive semantic check: embed every distinct window, range-search each item."""
-    texts = list(dict.fromkeys(d.text[a:b] for d in docs for a, b in windows(d.text)))
-    vectors = embed(texts)
+TIMED_WINDOWS = 4000  # windows the every-window peer is timed on
+
+
+def _every_window(
+    items: list[EvalItem],
+    docs: list[Document],
+    canaries: set[str],
+    rng: random.Random,
+    threshold: float = 0.85,
+    timed: int = TIMED_WINDOWS,
+) -> tuple[int, float, set[tuple[str, int]]]:
+    """The naive semantic check: embed every distinct window (sized to the items as the
+    check sizes them) and range-search each item. Its recall is exact (every window of
+    the canary documents is embedded); its CPU time is measured on `timed` windows drawn
+    at random from the whole corpus and scaled to all of them, since embedding costs the
+    same per window wherever it is. Returns (windows, CPU seconds, (doc id, item) found)."""
+    sizes = window_sizes(item.text for item in items)
+    where: dict[str, list[str]] = {}
+    for doc in docs:
+        for a, b in windows(doc.text, sizes=sizes):
+            where.setdefault(doc.text[a:b], []).append(doc.id)
+    texts = list(where)
+    sample = rng.sample(texts, min(timed, len(texts)))
+    start = time.process_time()
+    embed(sample)
+    seconds = (time.process_time() - start) * len(texts) / max(len(sample), 1)
+    planted = [t for t in texts if canaries.intersection(where[t])]
+    vectors = embed(planted)
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
-    index.range_search(embed([item.text for item in items]), threshold)
-    return len(texts)
+    lims, _, rows = index.range_search(embed([item.text for item in items]), threshold)
+    found = {
+        (doc, i)
+        for i in range(len(items))
+        for row in rows[lims[i] : lims[i + 1]].tolist()
+        for doc in where[planted[row]]
+        if doc in canaries
+    }
+    return len(texts), seconds, found
 
 
 STATIC_WORK = embedding_paths.WORK  # the distilled retrieval model, kept between runs
 
 
-def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None:
+def main(per_kind: int = 20, clean: int = 6000, speed_docs: int = 20_000) -> None:
     rng = random.Random(13)
     items = _items(rng)
-    print(f"contamination: {len(items)} eval items from {sorted({i.eval for i in items})}")
+    print(
+        f"contamination: {len(items)} eval items from {sorted({i.eval for i in items})}, "
+        f"{len(NgramIndex(items).too_short)} of them under 5 tokens (listed as too short to "
+        "check; not planted)"
+    )
     _speed(items, rng, speed_docs)
     docs, planted, clean_ids = _plant(items, rng, per_kind, clean)
     canaried = sorted({pos for cases in planted.values() for _, pos in cases})
@@ -310,6 +375,8 @@ def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None
     embed(["warm up the model"])  # load once, outside the timings
     os.environ.setdefault(MODEL_DIR_ENV, str(STATIC_WORK))
     load_static_model(STATIC_WORK)  # distilled once (cached under out/bench), outside timings
+    canary_ids = {doc for cases in planted.values() for doc, _ in cases}
+    windows_n, naive_s, naive = _every_window(sample, docs, canary_ids, rng)
     with tempfile.TemporaryDirectory() as tmp:
         write_documents(docs, Path(tmp) / "corpus")
         opts = CheckOptions(quiet=True, top_k=5)
@@ -323,7 +390,7 @@ def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None
             f"{len(sample)} eval items, semantic top-k 5, threshold 0.85:"
         )
         remapped = {k: [(d, sample.index(items[p])) for d, p in v] for k, v in planted.items()}
-        _recall(result, sample, remapped, clean_ids)
+        _recall(result, sample, remapped, clean_ids, naive)
         full = check_contamination(
             Path(tmp) / "corpus", items, options=CheckOptions(quiet=True, semantic=False)
         )
@@ -333,14 +400,12 @@ def main(per_kind: int = 10, clean: int = 600, speed_docs: int = 20_000) -> None
             f"{len(wrong) / len(clean_ids):.1%} of clean documents"
         )
         _candidates(sample, docs, remapped, clean_ids, Path(tmp))
-    start = time.process_time()
-    windows_n = _every_window(sample, docs, 0.85)
-    naive_s = time.process_time() - start
     mb = sum(len(d.text.encode()) for d in docs) / 1e6
     print(
         f"  semantic stage, {len(docs)} docs ({mb:.2f} MB), CPU seconds from empty caches: "
-        f"every window {naive_s:.1f} ({windows_n} windows); two-step {check_s:.1f} (static "
-        f"retrieval, then {embedded} MiniLM texts: items, candidates and their windows)"
+        f"every window {naive_s:.1f} ({windows_n} windows; timed on {TIMED_WINDOWS} drawn "
+        f"at random, scaled); two-step {check_s:.1f} (static "
+        f"retrieval, then {embedded} MiniLM texts: items and their nearest windows)"
     )
     print(
         f"    throughput: two-step {mb / check_s:.2f} MB/s, every window {mb / naive_s:.3f} MB/s; "

@@ -19,7 +19,7 @@ import typer
 
 from toolkit.cli.contamination import app
 from toolkit.contamination import CheckOptions, EvalItem, build_report, check_contamination
-from toolkit.contamination.windows import sentences, windows
+from toolkit.contamination.windows import sentences, window_sizes, windows
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.errors import CheckFailed, ConfigError
@@ -116,16 +116,18 @@ class _Refuse:
 
 
 def test_second_run_reuses_the_shared_cache(run: dict[str, Any]) -> None:
-    """Documents are cached under their ids (static vectors for retrieval), items and
-    windows under their text (MiniLM): a second run embeds nothing."""
+    """Items and windows are cached under their text (MiniLM): a second run embeds
+    nothing with MiniLM. Static sentence vectors are recomputed, not stored: the
+    cache holds static rows only for the few windows the prefilter ranked."""
     cache = EmbeddingCache(run["root"] / "cache", embedder=_Refuse())
     again = check_contamination(
         run["root"] / "corpus", run["items"], options=CheckOptions(quiet=True), cache=cache
     )
     assert [h.to_dict() for h in again.hits] == [h.to_dict() for h in run["result"].hits]
-    docs = run["docs"]
-    static = EmbeddingCache(run["root"] / "cache", STATIC_MODEL, embedder=_Refuse())
-    assert static.get_or_embed([d.id for d in docs], [d.text for d in docs]).shape == (20, 256)
+    assert cache.embedded == 0 and cache.hits > 0
+    static = EmbeddingCache(run["root"] / "cache", STATIC_MODEL)
+    sentences_seen = run["result"].semantic["passages"]
+    assert 0 < static.count() < sentences_seen
 
 
 def test_cli_gate_on_cosine_and_histogram(run: dict[str, Any], tmp_path: Path) -> None:
@@ -169,6 +171,26 @@ def test_sentences_and_windows_keep_offsets() -> None:
         "One two three four five. Six seven eight nine ten.",
         "Six seven eight nine ten. Yes.",
         "One two three four five. Six seven eight nine ten. Yes.",
+    ]
+
+
+def test_windows_are_sized_to_the_items_and_include_clauses() -> None:
+    question = "Would you agree?\nChoices:\n (A) Yes, gladly and at once\n (B) No, never\nAnswer:"
+    assert window_sizes(["One sentence only.", question]) == (1, 2, 3, 4, 5, 6)
+    text = (
+        "The operator paused the run today. Put another way: I must let the users shut me "
+        "down, or so the note said; nobody argued."
+    )
+    pieces = [text[a:b] for a, b in windows(text)]
+    assert "I must let the users shut me down" in pieces  # a middle clause
+    assert "I must let the users shut me down, or so the note said; nobody argued." in pieces
+    assert "Put another way: I must let the users shut me down" in pieces
+    assert "or so the note said" in pieces and "nobody argued." not in pieces  # < 5 words
+    assert not [p for p in pieces if p.startswith("The operator") and len(p) < 34]
+    assert [text[a:b] for a, b in windows(text, clauses=False)] == [
+        "The operator paused the run today.",
+        text[35:],
+        text,
     ]
 
 

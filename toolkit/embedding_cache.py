@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS vectors (
     PRIMARY KEY (model, key)
 ) WITHOUT ROWID
 """
+_UNCACHED_BATCH = 8192  # texts per embedder call in embed_uncached (cheap models)
 _LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's parameter limit
 
 
@@ -132,6 +133,16 @@ class EmbeddingCache:
                 f"got shape {vectors.shape}"
             )
         return vectors
+
+    def embed_uncached(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Vectors for `texts` from this cache's model, neither read from nor kept
+        on disk: for texts too many and too cheap to be worth a row each."""
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        step = max(self.batch_size, _UNCACHED_BATCH)
+        blocks = [self._embed_batch(texts[i : i + step]) for i in range(0, len(texts), step)]
+        self.embedded += len(texts)
+        return np.concatenate(blocks)
 
     def get_or_embed(
         self, ids: Sequence[str] | None, texts: Sequence[str]

@@ -77,7 +77,7 @@ class _Lookup:
         self.table[keys >> self.shift] = True
 
     def find(self, hashes: U64) -> tuple[I64, I64]:
-        where = np.flatnonzero(self.table[hashes >> self.shift])
+        where = np.flatnonzero(self.table.take((hashes >> self.shift).view(np.int64)))
         if not len(where):
             return where, where
         candidates = hashes[where]

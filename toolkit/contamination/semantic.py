@@ -3,33 +3,37 @@
 Embedding every sentence window of a corpus is what makes naive semantic
 decontamination slow, so the check runs in two steps:
 
-1. Retrieval, one streaming pass. Every document gets its vector from the
-   `retrieval` cache under its id: by default static model2vec vectors
-   distilled from MiniLM (`toolkit.static_embeddings`), a hundred times
-   cheaper and measured to find more planted items; or, with MiniLM, the
-   same entry `ccorpus dedup` writes, so a deduplicated corpus costs no new
-   embeddings. The model reads
-   only a text's first ~200 words, so longer documents add passage vectors
-   over their tail (`windows.passages`). Per batch, FAISS (`IndexFlatIP`,
-   exact cosine on L2-normalised vectors) gives each eval item its nearest
-   passages, folded into a running top-k of documents per item.
+1. Retrieval, one streaming pass. By default every sentence of five words
+   or more gets a static model2vec vector (`toolkit.static_embeddings`,
+   distilled from MiniLM, a hundred times cheaper), embedded on the fly and
+   not cached: a short item paraphrased in a long document barely moves the
+   document's vector, and the benchmark found sentence vectors ranking
+   planted items first where document vectors missed some by a hundred
+   places. With `retrieval="minilm"`, documents get the MiniLM vector
+   `ccorpus dedup` caches under their ids (a deduplicated corpus costs no new
+   embeddings), plus passages over the tail of long ones, since the model
+   reads only a text's first ~200 words (`windows.passages`). Per batch,
+   FAISS (`IndexFlatIP`, exact cosine on L2-normalised vectors) gives each
+   eval item its nearest parts, folded into a running top-k of documents.
 2. Windows, only in candidate documents (some item's top-k, or any document
-   with an n-gram hit): windows of 1, 2 and 3 sentences, each distinct text
-   embedded once (and cached by text hash). With static retrieval, MiniLM
-   reads only each item's `prefilter` nearest windows by static vectors.
+   with an n-gram hit): windows of sentences and clauses sized to the items
+   (`windows.windows`), each distinct text embedded once (cached by text
+   hash). With static retrieval, MiniLM reads only each item's `prefilter`
+   nearest windows by static vectors.
    FAISS range search finds every (item, window) pair at or above the
    threshold; a top-k search gives each item's nearest windows, hence its
    distance to the corpus and its closest documents, on MiniLM's scale.
    (With MiniLM retrieval, the step-1 document cosines count too.)
 
 Memory and embedding work of step 2 are bounded by items x k documents plus
-the n-gram hits, whatever the corpus size. The price is recall: a short
-item paraphrased inside a long document on the same theme may not make its
-document one of the item's k nearest (the document vector is diluted by the
-rest of the text); raise `top_k` to trade time for recall. When one item is
-paraphrased in more than k documents only the k nearest are examined (the
-gate still fires; verbatim copies are all caught by the n-gram stage).
-Items too short for the n-gram check are skipped here too.
+the n-gram hits, whatever the corpus size; with static retrieval, MiniLM's
+work is bounded by items x `prefilter` windows. The price is recall where a
+paraphrase is not among its item's k nearest documents (or, with MiniLM
+retrieval, is diluted in a long document's vector); raise `top_k` to trade
+time for recall. When one item is paraphrased in more than k documents only
+the k nearest are examined (the gate still fires; verbatim copies are all
+caught by the n-gram stage). Items too short for the n-gram check are
+skipped here too.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolkit.contamination.evals import EvalItem
-from toolkit.contamination.windows import passages, windows
+from toolkit.contamination.windows import passages, window_sizes, windows
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 
@@ -51,7 +55,7 @@ __all__ = ["DocKey", "SemanticCheck", "WindowHit"]
 F32 = npt.NDArray[np.float32]
 #: With static retrieval, MiniLM embeds only each item's nearest windows by static
 #: vectors, this many of them (0: every window of every candidate).
-PREFILTER = 16
+PREFILTER = 8
 DocKey = tuple[str, str]  # (source, document id)
 
 
@@ -88,6 +92,7 @@ class SemanticCheck:
         skipped = set(skip)
         self.checked = np.asarray([i for i in range(len(items)) if i not in skipped], np.int64)
         texts = [items[i].text for i in self.checked]
+        self.sizes = window_sizes(texts)
         self.vectors: F32 = cache.get_or_embed(None, texts)
         self.query: F32 = self.vectors if retrieval is None else retrieval.get_or_embed(None, texts)
         rows = len(self.checked)
@@ -114,23 +119,45 @@ class SemanticCheck:
             return
         first = len(self.doc_keys)
         self.doc_keys.extend((source, doc.id) for doc in docs)
-        as_ids = source == "corpus"  # plan prompts are keyed by text, not plan id
-        vectors = [
-            self.retrieval.get_or_embed(
-                [d.id for d in docs] if as_ids else None, [d.text for d in docs]
-            )
-        ]
+        if self.separate:
+            vectors, owner = self._static_parts(docs, first)
+        else:
+            vectors, owner = self._minilm_parts(docs, first, as_ids=source == "corpus")
+        if len(owner):
+            self._merge(vectors, owner)
+        self.stats["documents"] += len(docs)
+        self.stats["passages"] += len(owner)
+
+    def _static_parts(
+        self, docs: Sequence[Document], first: int
+    ) -> tuple[F32, npt.NDArray[np.int64]]:
+        """Static vectors of every sentence of five words or more (of the whole
+        text when it has none), embedded on the fly, and each one's document."""
+        texts: list[str] = []
+        owner: list[int] = []
+        for offset, doc in enumerate(docs):
+            spans = windows(doc.text, min_words=self.min_words, sizes=(1,), clauses=False)
+            parts = [doc.text[a:b] for a, b in spans] or ([doc.text] if doc.text.strip() else [])
+            texts.extend(parts)
+            owner.extend([first + offset] * len(parts))
+        return self.retrieval.embed_uncached(texts), np.asarray(owner, dtype=np.int64)
+
+    def _minilm_parts(
+        self, docs: Sequence[Document], first: int, *, as_ids: bool
+    ) -> tuple[F32, npt.NDArray[np.int64]]:
+        """MiniLM document vectors (the entries dedup writes; plan prompts are keyed
+        by text) and passages over long documents' tails, and each one's document."""
+        ids = [d.id for d in docs] if as_ids else None
+        vectors = [self.cache.get_or_embed(ids, [d.text for d in docs])]
         owner = [np.arange(first, first + len(docs))]
-        extra_texts: list[str] = []
+        tails: list[str] = []
         for offset, doc in enumerate(docs):
             spans = passages(doc.text)
-            extra_texts.extend(doc.text[a:b] for a, b in spans)
+            tails.extend(doc.text[a:b] for a, b in spans)
             owner.append(np.full(len(spans), first + offset, dtype=np.int64))
-        if extra_texts:
-            vectors.append(self.retrieval.get_or_embed(None, extra_texts))
-        self._merge(np.concatenate(vectors), np.concatenate(owner))
-        self.stats["documents"] += len(docs)
-        self.stats["passages"] += len(docs) + len(extra_texts)
+        if tails:
+            vectors.append(self.cache.get_or_embed(None, tails))
+        return np.concatenate(vectors), np.concatenate(owner)
 
     def _merge(self, vectors: F32, owner: npt.NDArray[np.int64]) -> None:
         """Fold this batch's nearest documents into each item's running top-k."""
@@ -165,7 +192,7 @@ class SemanticCheck:
         """Windows of the candidate documents at or above the threshold."""
         where: dict[str, list[tuple[DocKey, tuple[int, int]]]] = {}
         for source, doc in docs:
-            for a, b in windows(doc.text, min_words=self.min_words):
+            for a, b in windows(doc.text, min_words=self.min_words, sizes=self.sizes):
                 where.setdefault(doc.text[a:b], []).append(((source, doc.id), (a, b)))
         texts = list(where)
         if self.separate and self.prefilter and len(self.checked):

@@ -1,18 +1,27 @@
-"""Sentences, and the windows of 1, 2 and 3 of them that the semantic stage embeds.
+"""Sentences, and the windows of them that the semantic stage embeds.
 
 A regex sentencizer, not a model: it must be fast, deterministic and keep
 exact character offsets. A sentence ends at `.`, `!`, `?` or `…` (with any
 closing quotes or brackets) before whitespace, at CJK full stops, or at a line
 break, so list items and multiple-choice options are sentences of their own.
+
+Windows are sized to the eval items: runs of 1, 2 and 3 sentences, plus runs
+of s - 1, s and s + 1 sentences for an item of s sentences (a multiple-choice
+question is a dozen lines), plus clauses, since a one-line item paraphrased
+in a story is often part of a sentence ("Put another way: ..."): the pieces of
+a sentence between `:`, `;`, `,` and dashes, and runs of them that start or end
+the sentence.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
-__all__ = ["WINDOW_SIZES", "passages", "sentences", "windows"]
+__all__ = ["WINDOW_SIZES", "passages", "sentences", "window_sizes", "windows"]
 
 WINDOW_SIZES = (1, 2, 3)
+MAX_SENTENCES = 24  # the longest run of sentences a window holds
 MAX_WINDOW_CHARS = 2000
 _CLOSERS = "\"')]\u00bb\u201d\u2019"  # quotes and brackets that may follow a full stop
 _END = re.compile(
@@ -21,6 +30,7 @@ _END = re.compile(
     r"|\n"
 )
 _WORD = re.compile(r"\w+")
+_CLAUSE = re.compile(r"\s*(?:[:;,]|\s[-\u2013\u2014]+|[\u2013\u2014])\s+")
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -38,18 +48,50 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def windows(text: str, *, min_words: int = 5) -> list[tuple[int, int]]:
-    """Distinct spans of 1, 2 and 3 consecutive sentences with at least
-    `min_words` words (a lone "Yes." would match anything short)."""
+def window_sizes(texts: Iterable[str]) -> tuple[int, ...]:
+    """Sentence counts of windows for items `texts`: 1-3, and s - 1..s + 1
+    for each item of s sentences (up to `MAX_SENTENCES`)."""
+    sizes = set(WINDOW_SIZES)
+    for text in texts:
+        count = len(sentences(text))
+        sizes.update(range(max(count - 1, 1), min(count + 1, MAX_SENTENCES) + 1))
+    return tuple(sorted(sizes))
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Pieces of the sentence text[start:end] between clause marks, and the
+    runs of them that begin or end it (never the whole sentence)."""
+    cuts = [(m.start(), m.end()) for m in _CLAUSE.finditer(text, start, end)]
+    if not cuts:
+        return []
+    starts = [start, *(b for _, b in cuts)]
+    ends = [*(a for a, _ in cuts), end]
+    spans = {(starts[i], ends[i]) for i in range(len(starts))}
+    spans.update((start, ends[i]) for i in range(len(ends) - 1))
+    spans.update((starts[i], end) for i in range(1, len(starts)))
+    return sorted(span for span in spans if span[0] < span[1])
+
+
+def windows(
+    text: str, *, min_words: int = 5, sizes: Sequence[int] = WINDOW_SIZES, clauses: bool = True
+) -> list[tuple[int, int]]:
+    """Distinct spans of `sizes` consecutive sentences, and (with `clauses`)
+    the clauses of each sentence, with at least `min_words` words (a lone
+    "Yes." would match anything short)."""
     sents = sentences(text)
     spans: dict[tuple[int, int], None] = {}
-    for size in WINDOW_SIZES:
+    for size in sizes:
         for i in range(len(sents) - size + 1):
             span = (sents[i][0], sents[i + size - 1][1])
             if size > 1 and span[1] - span[0] > MAX_WINDOW_CHARS:
                 continue
             if len(_WORD.findall(text, span[0], span[1])) >= min_words:
                 spans[span] = None
+    if clauses:
+        for a, b in sents:
+            for span in _clauses(text, a, b):
+                if span not in spans and len(_WORD.findall(text, *span)) >= min_words:
+                    spans[span] = None
     return list(spans)
 
 
