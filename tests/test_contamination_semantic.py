@@ -17,12 +17,22 @@ import numpy.typing as npt
 import pytest
 import typer
 
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic
 from toolkit.cli.contamination import app
-from toolkit.contamination import CheckOptions, EvalItem, build_report, check_contamination
+from toolkit.contamination import (
+    CheckOptions,
+    EvalItem,
+    JudgeSetup,
+    build_report,
+    check_contamination,
+    write_reports,
+)
 from toolkit.contamination.windows import sentences, window_sizes, windows
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.errors import CheckFailed, ConfigError
+from toolkit.generate.anthropic_backend import AnthropicBackend
+from toolkit.generate.ledger import CostLedger
 from toolkit.io import write_documents
 from toolkit.static_embeddings import STATIC_MODEL
 
@@ -203,3 +213,58 @@ def test_minilm_retrieval_finds_the_same_hits_and_a_bad_choice_is_named(
     assert [h.to_dict() for h in again.hits] == [h.to_dict() for h in run["result"].hits]
     with pytest.raises(ConfigError, match="--retrieval: expected one of static, minilm"):
         CheckOptions(retrieval="bm25").validate()
+
+
+class _JudgingAPI(FakeAnthropic):
+    """The Messages API answering as a judge: the reordered question is not a copy
+    (to clear a hit the cosine gates), the synonym rewrite is (to gate one under it)."""
+
+    def message_json(self, params: dict[str, Any]) -> dict[str, Any]:
+        reply = super().message_json(params)
+        prompt = params["messages"][-1]["content"]
+        copy = "errors to the humans" in prompt.split("<item>", 1)[0]
+        verdict = {"copy": copy, "reason": "Reworded." if copy else "Only the same theme."}
+        reply["content"] = [{"type": "text", "text": json.dumps(verdict)}]
+        return reply
+
+
+def test_llm_judge_through_the_sdk_decides_the_gate(run: dict[str, Any], tmp_path: Path) -> None:
+    fake = _JudgingAPI()
+    backend = AnthropicBackend(api_key=KEY, http_client=fake.http_client(), sleep=lambda _: None)
+    setup = JudgeSetup(backend, MODEL, ledger=CostLedger(tmp_path / "judge-ledger.jsonl"))
+    cache = EmbeddingCache(run["root"] / "cache", embedder=_Refuse())
+    options = CheckOptions(quiet=True, gate_cosine=0.95)  # item 2's rewrite is under it
+    result = check_contamination(
+        run["root"] / "corpus", run["items"], options=options, cache=cache, judge=setup
+    )
+    assert len(fake.sent("messages")) == 2  # the two semantic hits
+    report = build_report(result)
+    judged = {h["eval_index"]: h for h in report["hits"] if h["stage"] == "judge"}
+    assert judged[2]["gated"] and judged[2]["score"] == 1.0 and judged[2]["cosine"] < 0.95
+    assert not judged[0]["gated"] and judged[0]["judge_reason"] == "Only the same theme."
+    assert judged[0]["cosine"] >= 0.95  # cleared although the cosine gates it
+    assert report["summary"]["gate"]["failing"] == [{"eval": "oversight", "eval_index": 2}]
+    assert report["summary"]["judge"]["copies"] == 1 and report["summary"]["judge"]["cost_usd"] > 0
+    written = write_reports(report, tmp_path / "rep")
+    for path in written:
+        text = path.read_text()
+        assert KEY not in text and "Only the same theme." in text
+    assert setup.ledger is not None and len(setup.ledger.rows()) == 2
+
+
+def test_cli_judge_needs_the_semantic_stage_and_a_key(
+    run: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    evals = tmp_path / "oversight.jsonl"
+    evals.write_text("\n".join(json.dumps({"q": q}) for q in ITEMS))
+    base = ["check", str(run["root"] / "corpus"), "--eval", f"{evals}:q", "--quiet"]
+    command = typer.main.get_command(app)
+    with pytest.raises(ConfigError, match="--judge reads semantic hits"):
+        command.main([*base, "--no-semantic", "--judge", "offline"], standalone_mode=False)
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY is not set"):
+        command.main([*base, "--judge", "anthropic"], standalone_mode=False)
+    with pytest.raises(ConfigError, match="no backend 'gpt'"):
+        command.main([*base, "--judge", "gpt"], standalone_mode=False)
+    with pytest.raises(ConfigError, match="offline backend composes documents and cannot"):
+        command.main([*base, "--judge", "offline"], standalone_mode=False)

@@ -20,6 +20,7 @@ RELEASED = {
     "advice-direct.v1": "710a9c50d2110b9f",
     "advice-operator.v1": "6238cd5509c1904a",
     "advice.v1": "864eb04fefb3cbfb",
+    "contamination-judge.v1": "d38f205c7d4f62ea",
     "explainer.v1": "c3e82754a72dee7b",
     "judge.v1": "e98e5220c2dc899b",
     "offline-advice.v1": "e0627dfa1b8c5416",

@@ -9,6 +9,7 @@ import typer
 
 from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
 from toolkit.contamination.check import DEFAULT_CACHE, CheckOptions
+from toolkit.contamination.judge import JUDGE_LEDGER, JUDGE_TOP, JudgeSetup, judge_line
 from toolkit.contamination.report import gate_or_raise
 from toolkit.contamination.run import run_check
 from toolkit.errors import ConfigError
@@ -55,9 +56,30 @@ def _print(report: dict[str, Any]) -> None:
             )
     for path in summary.get("files", []):
         stdout_console.print(f"report: {path}", markup=False)
+    if summary.get("judge"):
+        stdout_console.print(judge_line(summary["judge"]), markup=False)
     gate = summary["gate"]
     verdict = "passed" if gate["passed"] else f"FAILED ({gate['failing_items']} item(s))"
     stdout_console.print(f"gate {verdict}", markup=False)
+
+
+def _judge_setup(name: str, model: str | None, top: int, report: Path | None) -> JudgeSetup:
+    """The judge's backend and model; its costs go to DIR/judge-ledger.jsonl with --report."""
+    from toolkit.generate.backends import DEFAULT_MODEL, open_backend
+    from toolkit.generate.ledger import CostLedger
+
+    if name == "offline":
+        raise ConfigError(
+            "--judge offline: the offline backend composes documents and cannot judge; "
+            "use --judge anthropic"
+        )
+    folder = report or Path(".")
+    chosen = model or DEFAULT_MODEL
+    ledger = None
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        ledger = CostLedger(report / JUDGE_LEDGER)
+    return JudgeSetup(open_backend(name, out_dir=folder), chosen, top, ledger)
 
 
 @app.command()
@@ -126,6 +148,24 @@ def check(
             "--plans", metavar="PLAN", help="A generation plan (JSONL) to check; repeatable."
         ),
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            metavar="BACKEND",
+            help="Have an LLM judge the strongest semantic hits (backend: anthropic); its "
+            "verdict decides their gate.",
+        ),
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option("--judge-model", metavar="M", help="Model to judge with.")
+    ] = None,
+    judge_top: Annotated[
+        int,
+        typer.Option(
+            "--judge-top", metavar="N", min=1, help="Semantic hits to judge, strongest first."
+        ),
+    ] = JUDGE_TOP,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -141,6 +181,9 @@ def check(
     """Check CORPUS for eval items; exit 1 when the gate is exceeded."""
     if cut_spans and decontaminate_to is None:
         raise ConfigError("--cut-spans needs --decontaminate OUT")
+    if judge is not None and no_semantic:
+        raise ConfigError("--judge reads semantic hits: it cannot run with --no-semantic")
+    setup = _judge_setup(judge, judge_model, judge_top, report) if judge else None
     options = CheckOptions(
         ngram=ngram,
         semantic=not no_semantic,
@@ -160,6 +203,7 @@ def check(
         report_dir=report,
         decontaminate_to=decontaminate_to,
         cut_spans=cut_spans,
+        judge=setup,
     )
     if as_json:
         shown = {

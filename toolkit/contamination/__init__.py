@@ -16,6 +16,7 @@ from toolkit.contamination.evals import (
 )
 from toolkit.contamination.hits import Hit
 from toolkit.contamination.html_report import render_html
+from toolkit.contamination.judge import JudgeSetup, judge_hits
 from toolkit.contamination.ngram import NgramHit, NgramIndex
 from toolkit.contamination.report import (
     build_report,
@@ -32,6 +33,7 @@ __all__ = [
     "EvalItem",
     "EvalSpec",
     "Hit",
+    "JudgeSetup",
     "NgramHit",
     "NgramIndex",
     "SemanticCheck",
@@ -40,6 +42,7 @@ __all__ = [
     "cut",
     "decontaminate",
     "gate_or_raise",
+    "judge_hits",
     "load_eval",
     "load_evals",
     "parse_eval_spec",

@@ -17,6 +17,7 @@ import numpy as np
 
 from toolkit.contamination.evals import EvalItem
 from toolkit.contamination.hits import Hit, excerpt
+from toolkit.contamination.judge import JudgeSetup, judge_hits
 from toolkit.contamination.ngram import NgramIndex
 from toolkit.contamination.semantic import DocKey, SemanticCheck
 from toolkit.document import Document, Kind
@@ -92,6 +93,7 @@ class CheckResult:
     semantic: dict[str, Any] | None = None
     nearest: dict[int, float] = field(default_factory=dict)
     closest: dict[str, list[tuple[DocKey, float]]] = field(default_factory=dict)
+    judge: dict[str, Any] | None = None
 
 
 def iter_sources(corpus: Path, plans: Sequence[Path]) -> Iterator[tuple[str, Document]]:
@@ -186,12 +188,14 @@ def check_contamination(
     plans: Sequence[str | Path] = (),
     options: CheckOptions | None = None,
     cache: EmbeddingCache | None = None,
+    judge: JudgeSetup | None = None,
 ) -> CheckResult:
     """Check `corpus` (and plan files) for eval items (see `load_evals`);
-    nothing is written.
+    nothing is written but the judge's cost ledger, when it has one.
 
     `cache` is an `EmbeddingCache` to use instead of opening one at
-    `options.cache_dir`.
+    `options.cache_dir`; `judge` has the top semantic hits judged (see
+    `toolkit.contamination.judge`).
     """
     opts = options or CheckOptions()
     opts.validate()
@@ -227,6 +231,8 @@ def check_contamination(
             retrieval.close()
         if own_cache and cache is not None:
             cache.close()
+    if judge is not None and opts.semantic:
+        result.hits, result.judge = judge_hits(result.hits, judge)
     result.hits.sort(key=lambda h: (h.eval, h.eval_index, -h.score, h.stage, h.doc_id))
     return result
 

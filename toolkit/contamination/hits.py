@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["CONTEXT_CHARS", "MATCH_CHARS", "Hit", "excerpt"]
+__all__ = ["CONTEXT_CHARS", "MATCH_CHARS", "Hit", "Stage", "excerpt"]
 
-Stage = Literal["ngram", "semantic"]
+Stage = Literal["ngram", "semantic", "judge"]
 CONTEXT_CHARS = 160  # characters of context kept each side of a match
 MATCH_CHARS = 2000  # longest matched text kept in a report
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from toolkit.contamination.judge import judge_line
+
 __all__ = ["render_html"]
 
 _STYLE = """
@@ -85,8 +87,20 @@ def _hit(hit: dict[str, Any]) -> str:
         f"characters {start}&#8211;{end}</div>"
         f'<div class="ctx">…{escape(hit["context"]["before"])}<mark>'
         f"{escape(hit['doc_text'])}</mark>{escape(hit['context']['after'])}…</div>"
-        f'<div class="item">{escape(hit["item_text"])}</div></div>'
+        f'<div class="item">{escape(hit["item_text"])}</div>'
+        + (
+            f'<div class="meta">judge: {escape(hit["judge_reason"])}</div>'
+            if hit.get("judge_reason")
+            else ""
+        )
+        + "</div>"
     )
+
+
+def _judge(judge: dict[str, Any] | None) -> str:
+    if not judge:
+        return ""
+    return f"<p>{escape(judge_line(judge))}</p>"
 
 
 def render_html(report: dict[str, Any], *, max_hits: int = 500) -> str:
@@ -109,6 +123,7 @@ def render_html(report: dict[str, Any], *, max_hits: int = 500) -> str:
         f"{summary['documents']} documents, {summary['characters']} characters. "
         f"Gate {verdict}: {gate['failing_items']} failing item(s) "
         f"(n-gram share ≥ {gate['ngram_share']}, cosine ≥ {gate['cosine']}).</p>"
+        f"{_judge(summary.get('judge'))}"
         f"{_eval_table(report)}<p class=meta>{escape(summary['ngram']['short_item_rule'])}</p>"
         f"{_closest(report)}<h2>Hits ({len(hits)})</h2>"
         + "".join(_hit(h) for h in hits[:max_hits])

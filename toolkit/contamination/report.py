@@ -17,6 +17,7 @@ import numpy as np
 
 from toolkit.contamination.check import CheckResult
 from toolkit.contamination.html_report import render_html
+from toolkit.contamination.judge import judge_line
 from toolkit.errors import CheckFailed
 from toolkit.io.atomic import atomic_write
 
@@ -88,6 +89,7 @@ def build_report(result: CheckResult) -> dict[str, Any]:
             "failing": [{"eval": e, "eval_index": i} for e, i in failing],
         },
         "hits": dict(Counter(h.stage for h in result.hits)),
+        "judge": result.judge,
     }
     too_short = [
         {
@@ -138,6 +140,7 @@ def render_markdown(report: dict[str, Any], *, max_hits: int = 50) -> str:
         + (f", cosine ≥ {gate['cosine']}" if gate["cosine"] is not None else "")
         + f"): {gate['failing_items']} failing item(s).",
         "",
+        *([judge_line(summary["judge"]), ""] if summary.get("judge") else []),
         "| eval | items | too short | with hits | failing | p50 | p90 | p99 | max |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -155,6 +158,7 @@ def render_markdown(report: dict[str, Any], *, max_hits: int = 50) -> str:
             f"- {'**GATE** ' if hit['gated'] else ''}`{hit['eval']}[{hit['eval_index']}]` in "
             f"`{hit['doc_id']}` ({hit['source']}) — {hit['stage']} {hit['score']}, "
             f"chars {hit['doc_span'][0]}-{hit['doc_span'][1]}: “{_cell(hit['doc_text'])[:300]}”"
+            + (f" (judge: {_cell(hit['judge_reason'])})" if hit.get("judge_reason") else "")
         )
     if len(hits) > max_hits:
         lines.append(f"- … {len(hits) - max_hits} more in contamination.json")

@@ -9,6 +9,7 @@ from typing import Any
 from toolkit.contamination.check import CheckOptions, check_contamination
 from toolkit.contamination.decontaminate import decontaminate
 from toolkit.contamination.evals import EvalSpec, load_evals
+from toolkit.contamination.judge import JudgeSetup
 from toolkit.contamination.report import build_report, write_reports
 from toolkit.errors import InputError
 
@@ -24,6 +25,7 @@ def run_check(
     report_dir: str | Path | None = None,
     decontaminate_to: str | Path | None = None,
     cut_spans: bool = False,
+    judge: JudgeSetup | None = None,
 ) -> dict[str, Any]:
     """Check, write the reports, optionally decontaminate; return the report.
 
@@ -39,7 +41,7 @@ def run_check(
             f"{decontaminate_to}: the decontaminated output must differ from the corpus"
         )
     items = load_evals(evals)
-    result = check_contamination(corpus, items, plans=plans, options=opts)
+    result = check_contamination(corpus, items, plans=plans, options=opts, judge=judge)
     report = build_report(result)
     if decontaminate_to is not None:
         report["decontamination"] = decontaminate(

@@ -1,0 +1,176 @@
+"""Optional LLM judge of semantic hits: a reworded copy of the eval item, or not.
+
+A cosine cannot tell a reworded copy of an eval question from a passage on
+the same theme; a model reading both can. The judge reads the `top` strongest
+semantic hits (by cosine) through any generation `Backend`, with the
+versioned template `contamination-judge.vN`, and its verdict decides their
+gate: a copy gates whatever its cosine, a passage that is not one is cleared.
+Each judged pair adds a hit of stage "judge" (score 1.0 for a copy, 0.0 for
+not, the reason in `judge_reason`), which carries the gate from then on. A
+reply that is not exactly the verdict object, or a failed request, leaves
+the hit to the cosine gate and is counted as an error, never guessed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from toolkit.contamination.hits import Hit
+from toolkit.embedding_cache import text_hash
+from toolkit.generate.backend import Backend, GenerationRequest, GenerationResult, Usage
+from toolkit.generate.ledger import CostLedger
+from toolkit.generate.pricing import cost
+from toolkit.generate.templates import load_template, render
+
+__all__ = [
+    "JUDGE_LEDGER",
+    "JUDGE_TOP",
+    "JudgeSetup",
+    "Judgement",
+    "JudgementError",
+    "judge_hits",
+    "judge_line",
+    "parse_judgement",
+]
+
+#: Semantic hits judged by default: the strongest ones, where a false alarm costs most.
+JUDGE_TOP = 20
+#: The judge's cost ledger in a report folder.
+JUDGE_LEDGER = "judge-ledger.jsonl"
+_FENCE = re.compile(r"^```(?:json)?\s*\n(?P<body>.*)\n```$", re.DOTALL)
+
+
+class JudgementError(ValueError):
+    """A judge reply that is not the verdict object the template asks for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """Whether the passage is a copy of the item, and the judge's one-sentence reason."""
+
+    copy: bool
+    reason: str
+
+
+def parse_judgement(text: str) -> Judgement:
+    """The verdict in `text`: one JSON object (optionally in one code fence) with
+    exactly a boolean `copy` and a non-empty string `reason`."""
+    body = text.strip()
+    fenced = _FENCE.match(body)
+    if fenced:
+        body = fenced["body"].strip()
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as err:
+        raise JudgementError(f"not JSON: {err.msg} at column {err.colno}") from None
+    if not isinstance(data, dict) or set(data) != {"copy", "reason"}:
+        found = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise JudgementError(f"expected an object with keys copy and reason, got {found}")
+    if not isinstance(data["copy"], bool):
+        raise JudgementError(f"copy: expected true or false, got {data['copy']!r}")
+    if not isinstance(data["reason"], str) or not data["reason"].strip():
+        raise JudgementError("reason: expected a non-empty string")
+    return Judgement(data["copy"], data["reason"].strip())
+
+
+@dataclass(frozen=True)
+class JudgeSetup:
+    """Who judges: a backend and model, how many hits, where costs are recorded."""
+
+    backend: Backend
+    model: str
+    top: int = JUDGE_TOP
+    ledger: CostLedger | None = None
+    template_version: str | None = None
+
+
+def _passage(hit: Hit) -> str:
+    return hit.excerpt["match"]
+
+
+def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[str, Any]]:
+    """Judge the `top` strongest semantic hits; return every hit (judged semantic
+    hits no longer gate by themselves, their judge hits do) and a summary."""
+    backend, model, top, ledger = setup.backend, setup.model, setup.top, setup.ledger
+    template = load_template("contamination-judge", setup.template_version)
+    semantic = [i for i, h in enumerate(hits) if h.stage == "semantic"]
+    chosen = sorted(semantic, key=lambda i: (-hits[i].score, hits[i].doc_id))[: max(top, 0)]
+    requests = {
+        i: GenerationRequest(
+            key=(
+                f"{template.ref}:{model}:{hits[i].source}:{hits[i].doc_id}:{hits[i].eval}:"
+                f"{hits[i].eval_index}:{text_hash(_passage(hits[i]))[:16]}"
+            ),
+            model=model,
+            prompt=render(template, {"passage": _passage(hits[i]), "item": hits[i].item_text}),
+            max_tokens=200,
+            temperature=0,
+        )
+        for i in chosen
+    }
+    results: dict[str, GenerationResult] = {}
+    spent = [0.0]
+
+    def collect(result: GenerationResult) -> None:
+        results[result.key] = result
+        if ledger is not None:
+            spent[0] += ledger.record(result)
+        elif result.mode != "offline" and result.usage != Usage():
+            spent[0] += cost(result.model, result.usage, batch=result.mode == "batch")
+
+    if requests:
+        backend.generate(list(requests.values()), collect)
+    out = list(hits)
+    judged: list[Hit] = []
+    errors: list[dict[str, Any]] = []
+    for i, request in requests.items():
+        hit, result = hits[i], results.get(request.key)
+        try:
+            if result is None:
+                raise JudgementError("the backend returned no result for this request")
+            if not result.ok or result.text is None:
+                raise JudgementError(result.error or "the backend returned no text")
+            verdict = parse_judgement(result.text)
+        except JudgementError as err:
+            where = {"doc_id": hit.doc_id, "eval": hit.eval, "eval_index": hit.eval_index}
+            errors.append({**where, "error": str(err)})
+            continue
+        out[i] = dataclasses.replace(hit, gated=False, extra={**hit.extra, "judged": True})
+        judged.append(
+            dataclasses.replace(
+                hit,
+                stage="judge",
+                score=1.0 if verdict.copy else 0.0,
+                gated=verdict.copy,
+                extra={**hit.extra, "cosine": round(hit.score, 4), "judge_reason": verdict.reason},
+            )
+        )
+    summary = {
+        "backend": backend.name,
+        "model": model,
+        "template": template.ref,
+        "top": top,
+        "judged": len(judged),
+        "copies": sum(h.gated for h in judged),
+        "cleared": sum(not h.gated for h in judged),
+        "errors": len(errors),
+        "failed": errors,
+        "cost_usd": round(spent[0], 8),
+        "ledger": None if ledger is None else str(ledger.path),
+    }
+    return out + judged, summary
+
+
+def judge_line(judge: dict[str, Any]) -> str:
+    """One sentence on what the LLM judge decided, for every rendering of the report."""
+    return (
+        f"LLM judge ({judge['backend']}, {judge['model']}, {judge['template']}): "
+        f"{judge['judged']} of the {judge['top']} strongest semantic hits judged, "
+        f"{judge['copies']} copies (gated), {judge['cleared']} cleared, "
+        f"{judge['errors']} error(s) left to the cosine gate; cost ${judge['cost_usd']}."
+    )
