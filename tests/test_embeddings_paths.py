@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import torch
 
+from toolkit.embedding_cache import DEFAULT_MODEL, model_key
 from toolkit.embeddings import (
+    DEVICE_ENV,
     PRECISION_ENV,
     cpu_supports_bf16,
     embed,
@@ -32,6 +34,7 @@ DIM = 384  # all-MiniLM-L6-v2
 @pytest.fixture(autouse=True)
 def _no_precision_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PRECISION_ENV, raising=False)
+    monkeypatch.delenv(DEVICE_ENV, raising=False)
 
 
 def _unit_rows(vectors: np.ndarray, rows: int) -> None:
@@ -106,3 +109,29 @@ def test_embedder_info_names_the_path() -> None:
     assert (info["path"], info["dtype"], info["device"]) == ("torch-fp32", "float32", "cpu")
     assert embedder_info(bf16_supported=True)["path"] == "torch-bf16-autocast"
     assert embedder_info()["path"] == select_path().name
+
+
+def test_a_cuda_gpu_is_used_when_present_and_keyed_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    gpu = select_path(gpu=True, bf16_supported=True)
+    assert (gpu.name, gpu.dtype, gpu.device) == ("torch-cuda-fp32", "float32", "cuda")
+    assert select_path("bf16", gpu=True).name == "torch-cuda-bf16-autocast"
+    assert embedder_info(gpu=True)["device"] == "cuda"
+    assert model_key(gpu) == f"{DEFAULT_MODEL}+torch-cuda-fp32"
+    assert model_key(select_path(bf16_supported=False, gpu=False)) == DEFAULT_MODEL
+    cpu = select_path(device="cpu", gpu=True, bf16_supported=False)
+    assert (cpu.name, cpu.device) == ("torch-fp32", "cpu")
+    monkeypatch.setenv(DEVICE_ENV, "CPU")
+    assert select_path(gpu=True, bf16_supported=True).name == "torch-bf16-autocast"
+
+
+def test_cuda_insisted_on_without_a_gpu_or_an_unknown_device_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ConfigError, match="device=cuda: torch sees no CUDA GPU here"):
+        select_path(device="cuda", gpu=False)
+    monkeypatch.setenv(DEVICE_ENV, "tpu")
+    with pytest.raises(ConfigError, match=f"{DEVICE_ENV}: expected one of auto, cpu, cuda"):
+        select_path()
+    if not torch.cuda.is_available():  # this machine: auto stays on the CPU
+        monkeypatch.setenv(DEVICE_ENV, "auto")
+        assert select_path().device == "cpu"

