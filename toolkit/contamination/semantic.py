@@ -230,7 +230,7 @@ class SemanticCheck:
         """Each item's `prefilter` nearest windows by static vectors: the only ones MiniLM reads."""
         if len(texts) <= self.prefilter:
             return texts
-        vectors = self.retrieval.get_or_embed(None, texts)
+        vectors = self.retrieval.embed_uncached(texts)  # cheap: recomputing beats a cache row
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
         _, rows = index.search(self.query, self.prefilter)
