@@ -5,11 +5,13 @@ go into one index of 64-bit hashes. An item shorter than n tokens but at least
 `min_tokens` long is checked as a whole (its single n-gram is the item);
 shorter items are listed as too short to check, never dropped silently.
 
-The scan hashes every n-gram of a batch of documents at once: token hashes
-come from `text.tokenise`, n-gram hashes from a prefix sum of them (so any
-length costs the same three array operations), and membership is a byte-table
-probe on the top hash bits followed by a binary search of the few survivors.
-Hit documents, which are rare, are then mapped back to original offsets.
+The scan hashes a batch of documents at once: token hashes come from
+`text.tokenise`, n-gram hashes from a prefix sum of them (so any length costs
+the same three array operations). Every position's `min_tokens`-gram is
+probed first (a byte table on the top hash bits) against the heads of all
+the item grams, long and short; only the few positions that pass get their
+full grams hashed and confirmed by binary search. Hit documents, which are
+rare, are then mapped back to original offsets.
 """
 
 from __future__ import annotations
@@ -58,9 +60,10 @@ class NgramHit:
 
 
 def _prefix(hashes: U64) -> U64:
-    weighted = hashes * Q_INV_POW.get(len(hashes))
-    prefix = np.zeros(len(hashes) + 1, dtype=np.uint64)
-    np.cumsum(weighted, out=prefix[1:])
+    prefix = np.empty(len(hashes) + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.multiply(hashes, Q_INV_POW.get(len(hashes)), out=prefix[1:])
+    np.cumsum(prefix[1:], out=prefix[1:])
     return prefix
 
 
@@ -90,11 +93,12 @@ def _gram_hashes(prefix: U64, length: int | I64, first: I64 | None = None) -> U6
     """Hashes of the `length`-token grams starting at `first` (default: all)."""
     if first is None:
         count = len(prefix) - length
-        return (prefix[length:] - prefix[:count]) * Q_POW.get(len(prefix))[
-            length - 1 : length - 1 + count
-        ]
+        grams: U64 = prefix[length:] - prefix[:count]
+        grams *= Q_POW.get(len(prefix))[length - 1 : length - 1 + count]
+        return grams
     last = first + length
-    hashes: U64 = (prefix[last] - prefix[first]) * Q_POW.get(len(prefix))[last - 1]
+    hashes: U64 = prefix[last] - prefix[first]
+    hashes *= Q_POW.get(len(prefix))[last - 1]
     return hashes
 
 
@@ -131,8 +135,10 @@ class NgramIndex:
         )
         self.lengths = tuple(sorted({int(c) for c in counts[short_ids]}))
         self._long = bool(len(long_ids))
-        heads = _gram_hashes(prefix, self.min_tokens, batch.token_starts[short_ids])
-        self._heads = _Lookup(np.unique(heads))  # first tokens of short items: filters positions
+        # The first min_tokens tokens of every gram: a cheap probe that rules out
+        # almost every position before any full gram is hashed.
+        heads = _gram_hashes(prefix, self.min_tokens, first)
+        self._heads = _Lookup(np.unique(heads))
         order = np.lexsort((owners, keys))  # by key, then item; then drop repeats
         keys, owners = keys[order], owners[order]
         fresh = np.ones(len(keys), dtype=bool)
@@ -144,15 +150,13 @@ class NgramIndex:
     def _probe(self, prefix: U64, batch: TokenBatch) -> tuple[I64, I64, I64]:
         """(document, first token, key index) of every gram found, any length."""
         found: list[tuple[I64, I64, int]] = []
-        if self._long and len(prefix) > self.n:
-            where, slot = self._keys.find(_gram_hashes(prefix, self.n))
-            found.append((where, slot, self.n))
-        if self.lengths and len(prefix) > self.min_tokens:
+        heads = np.zeros(0, np.int64)
+        if len(prefix) > self.min_tokens:
             heads, _ = self._heads.find(_gram_hashes(prefix, self.min_tokens))
-            for length in self.lengths:
-                at = heads[heads + length < len(prefix)]
-                where, slot = self._keys.find(_gram_hashes(prefix, length, at))
-                found.append((at[where], slot, length))
+        for length in (self.n,) * self._long + self.lengths if len(heads) else ():
+            at = heads[heads + length < len(prefix)]
+            where, slot = self._keys.find(_gram_hashes(prefix, length, at))
+            found.append((at[where], slot, length))
         docs, firsts, slots = [], [], []
         for where, slot, length in found:
             doc = np.searchsorted(batch.token_starts, where, side="right") - 1
@@ -210,15 +214,17 @@ class NgramIndex:
         matched = len(np.unique(slot))
         return NgramHit(doc.id, item, matched, int(self.grams_per_item[item]), tuple(spans))
 
-    def scan(self, docs: Iterable[Document], *, batch_chars: int = 1 << 20) -> Iterator[NgramHit]:
+    def scan(self, docs: Iterable[Document], *, batch_chars: int = 1 << 19) -> Iterator[NgramHit]:
         """Every (document, item) pair sharing at least one gram, document by document."""
         batch: list[Document] = []
+        add = batch.append
         size = 0
         for doc in docs:
-            batch.append(doc)
+            add(doc)
             size += len(doc.text)
             if size >= batch_chars:
                 yield from self._scan_batch(batch)
                 batch, size = [], 0
+                add = batch.append
         if batch:
             yield from self._scan_batch(batch)

@@ -13,8 +13,8 @@ decontamination slow, so the check runs in two steps:
    `ccorpus dedup` caches under their ids (a deduplicated corpus costs no new
    embeddings), plus passages over the tail of long ones, since the model
    reads only a text's first ~200 words (`windows.passages`). Per batch,
-   FAISS (`IndexFlatIP`, exact cosine on L2-normalised vectors) gives each
-   eval item its nearest parts, folded into a running top-k of documents.
+   exact cosines (L2-normalised vectors, in bounded blocks) score each
+   document by its best part, folded into each item's running top-k.
 2. Windows, only in candidate documents (some item's top-k, or any document
    with an n-gram hit): windows of sentences and clauses sized to the items
    (`windows.windows`), each distinct text embedded once (cached by text
@@ -57,6 +57,7 @@ F32 = npt.NDArray[np.float32]
 #: vectors, this many of them (0: every window of every candidate).
 PREFILTER = 8
 DocKey = tuple[str, str]  # (source, document id)
+_CELLS = 1 << 24  # item x part scores held at once in step 1 (64 MiB of float32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,25 +161,35 @@ class SemanticCheck:
         return np.concatenate(vectors), np.concatenate(owner)
 
     def _merge(self, vectors: F32, owner: npt.NDArray[np.int64]) -> None:
-        """Fold this batch's nearest documents into each item's running top-k."""
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
-        per_doc = int(np.bincount(owner - owner.min()).max())
-        k = min(len(vectors), self.top_k * per_doc)
-        scores, rows = index.search(self.query, k)
-        docs = np.where(rows >= 0, owner[np.maximum(rows, 0)], -1)
-        scores = np.where(rows >= 0, scores, -np.inf).astype(np.float32)
-        all_scores = np.concatenate([self.best, scores], axis=1)
-        all_docs = np.concatenate([self.best_doc, docs], axis=1)
-        order = np.lexsort((-all_scores, all_docs), axis=1)  # by doc, best first
-        all_scores = np.take_along_axis(all_scores, order, axis=1)
-        all_docs = np.take_along_axis(all_docs, order, axis=1)
-        repeat = np.zeros_like(all_docs, dtype=bool)
-        repeat[:, 1:] = all_docs[:, 1:] == all_docs[:, :-1]
-        all_scores[repeat | (all_docs < 0)] = -np.inf
-        top = np.argsort(-all_scores, axis=1, kind="stable")[:, : self.top_k]
-        self.best = np.take_along_axis(all_scores, top, axis=1)
-        self.best_doc = np.where(np.isfinite(self.best), np.take_along_axis(all_docs, top, 1), -1)
+        """Fold this batch's nearest documents into each item's running top-k.
+
+        A document scores its best part. Scores are exact cosines computed in
+        blocks of parts (at most `_CELLS` item x part scores at once), each block
+        max-pooled per document, so a book of ten thousand sentences costs memory
+        for one block, not for all its sentences times every item.
+        """
+        order = np.argsort(owner, kind="stable")
+        vectors, owner = vectors[order], owner[order]
+        docs = np.unique(owner)
+        best = np.full((len(self.query), len(docs)), -np.inf, dtype=np.float32)
+        step = max(1, _CELLS // max(len(self.query), 1))
+        for start in range(0, len(vectors), step):
+            block = self.query @ vectors[start : start + step].T
+            owners = owner[start : start + step]
+            cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            pooled = np.maximum.reduceat(block, cuts, axis=1)
+            columns = np.searchsorted(docs, owners[cuts])
+            best[:, columns] = np.maximum(best[:, columns], pooled)
+        keep = min(self.top_k, len(docs))
+        top = np.argpartition(-best, keep - 1, axis=1)[:, :keep]
+        all_scores = np.concatenate([self.best, np.take_along_axis(best, top, axis=1)], axis=1)
+        all_docs = np.concatenate([self.best_doc, docs[top]], axis=1)
+        all_scores[all_docs < 0] = -np.inf
+        first = np.argsort(-all_scores, axis=1, kind="stable")[:, : self.top_k]
+        self.best = np.take_along_axis(all_scores, first, axis=1)
+        self.best_doc = np.where(
+            np.isfinite(self.best), np.take_along_axis(all_docs, first, axis=1), -1
+        )
 
     def candidates(self, also: Iterable[DocKey] = ()) -> set[DocKey]:
         """Documents that are some item's nearest, and `also` (those with n-gram

@@ -113,9 +113,10 @@ class _Powers:
 def mix(values: U64) -> U64:
     """xor-shift, multiply, xor-shift, in place: a bijection of 64-bit words
     whose every output bit depends on every input bit."""
-    values ^= values >> np.uint64(32)
+    scratch = np.right_shift(values, np.uint64(32))
+    values ^= scratch
     values *= np.uint64(0xBF58476D1CE4E5B9)
-    values ^= values >> np.uint64(29)
+    values ^= np.right_shift(values, np.uint64(29), out=scratch)
     return values
 
 
@@ -171,9 +172,10 @@ def _lookup(joined: str, *, check: bool) -> _Folded:
             raw = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     folded = out[:size]
     np.copyto(folded, raw, casting="unsafe")  # low bytes; other characters are fixed below
-    digit = np.less(folded - np.uint8(48), 10)
+    scratch = np.subtract(folded, np.uint8(48))
+    digit = scratch < 10
     folded |= np.uint8(0x20)  # lower case; it changes only separators besides letters
-    word = np.less(folded - np.uint8(97), 26)
+    word = np.less(np.subtract(folded, np.uint8(97), out=scratch), 26)
     word |= digit
     if raw.dtype == np.uint8:
         return _Folded(word, None, out, None)
@@ -229,7 +231,10 @@ def _chain(words: U64, starts: I64, lengths: I64, unit: int) -> U64:
     also encode the length."""
     per_word = 8 // unit
     hashes = words[starts]
-    hashes &= _KEEP[np.minimum(lengths, per_word) * unit]
+    head = np.minimum(lengths, per_word)
+    if unit != 1:
+        head *= unit
+    hashes &= _KEEP[head]
     mix(hashes)
     more = np.flatnonzero(lengths > per_word)
     offset = per_word
@@ -260,9 +265,9 @@ def _token_hashes(folded: _Folded, starts: I64, ends: I64) -> U64:
 def _text_starts(texts: list[str]) -> I64:
     """Where each text begins in "\\n" + "\\n".join(texts), and one past the end."""
     starts = np.ones(len(texts) + 1, dtype=np.int64)
-    lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     np.cumsum(lengths, out=starts[1:])
-    starts[1:] += 1
+    starts[1:] += np.arange(2, len(texts) + 2)
     return starts
 
 
