@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run_cli
-from toolkit.build import BuildOptions, load_build_config, run_build
+from toolkit.build import BuildOptions, load_build_config, run_build, steps
+from toolkit.build.layout import BuildLayout
 from toolkit.errors import CheckFailed, ConfigError
+from toolkit.generate.backends import DEFAULT_MODEL
 from toolkit.io import read_documents
 from toolkit.review import ReviewStore
 
@@ -235,6 +237,40 @@ def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:
     path.write_text('out = "out"\nconstitution = "missing.md"\n')
     with pytest.raises(ConfigError, match=r"build\.toml: constitution: .*missing\.md"):
         load_build_config(path)
+
+
+def test_the_contamination_judge_is_configured_and_checked(tmp_path: Path) -> None:
+    path = _config(tmp_path)
+    text = path.read_text()
+    judged = text.replace("semantic = false", 'judge = "anthropic"\njudge_top = 5')
+    path.write_text(judged)
+    config = load_build_config(path)
+    assert config.judge == {"backend": "anthropic", "model": None, "top": 5}
+    assert load_build_config(_config(tmp_path / "plain")).judge == {}
+    for change, problem in [
+        ('judge = "anthropic"', r"contamination\.judge: reads semantic hits"),
+        ('judge = "offline"', r"contamination\.judge: expected anthropic"),
+        ("judge_top = 3", r"contamination\.judge_top: needs judge"),
+    ]:
+        path.write_text(text.replace("semantic = false", f"semantic = false\n{change}"))
+        with pytest.raises(ConfigError, match=problem):
+            load_build_config(path)
+
+
+def test_the_judge_is_built_with_its_ledger_beside_build_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _config(tmp_path)
+    path.write_text(path.read_text().replace("semantic = false", 'judge = "anthropic"'))
+    config = load_build_config(path)
+    layout = BuildLayout(config.out)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY is not set"):
+        steps.judge_setup(config, layout)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-only")
+    setup = steps.judge_setup(config, layout)
+    assert (setup.backend.name, setup.model, setup.top) == ("anthropic", DEFAULT_MODEL, 20)
+    assert setup.ledger is not None and setup.ledger.path.parent == layout.state.parent
 
 
 def test_cli_exits_1_at_the_gate_and_prints_json_when_built(

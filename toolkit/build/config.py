@@ -63,6 +63,9 @@ _CONTAMINATION = {
     "retrieval": "static or minilm (who picks each eval item's nearest documents)",
     "plans": "true or false (check the generation plans too)",
     "decontaminate": "true (drop gated documents and go on) or false (a gated item fails)",
+    "judge": "anthropic (an LLM judges the strongest semantic hits; its verdict gates them)",
+    "judge_model": "a model name",
+    "judge_top": "a positive integer (semantic hits to judge)",
 }
 _EVAL = {"path": "an eval set file or folder", "fields": "a list of text field names"}
 _REVIEW = {
@@ -124,6 +127,7 @@ class BuildConfig:
     dedup: dict[str, Any] = field(default_factory=dict)
     evals: tuple[EvalSet, ...] = ()
     contamination: dict[str, Any] = field(default_factory=dict)
+    judge: dict[str, Any] = field(default_factory=dict)  # backend, model, top; empty: none
     check_plans: bool = True
     decontaminate: bool = True
     review_kinds: tuple[str, ...] = ("story",)
@@ -211,6 +215,22 @@ def _contamination(reader: TableReader) -> dict[str, Any]:
     return settings
 
 
+def _judge(reader: TableReader, settings: dict[str, Any]) -> dict[str, Any]:
+    backend = reader.string("judge")
+    if backend is None:
+        for key in ("judge_model", "judge_top"):
+            if key in reader.table:
+                reader.fail(key, 'needs judge = "anthropic"')
+        return {}
+    if backend != "anthropic":
+        reader.expect("judge", backend)
+    if not settings.get("semantic", True):
+        reader.fail("judge", "reads semantic hits: it cannot run with semantic = false")
+    judge: dict[str, Any] = {"backend": backend, "model": reader.string("judge_model")}
+    judge["top"] = reader.integer("judge_top", None, 1)  # None: the check's default
+    return judge
+
+
 def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
     """Validate a decoded corpus config; `file` names it in errors and anchors paths."""
     top = TableReader(file, data, "", _TOP)
@@ -256,7 +276,8 @@ def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
         spacy_model=quality.string("spacy_model"),
         dedup=_dedup(dedup),
         evals=_evals(contamination),
-        contamination=_contamination(contamination),
+        contamination=(checks := _contamination(contamination)),
+        judge=_judge(contamination, checks),
         check_plans=contamination.boolean("plans", True),
         decontaminate=contamination.boolean("decontaminate", True),
         review_kinds=review.strings("kinds", KINDS, default=("story",)),

@@ -163,6 +163,7 @@ class _Build:
                     digest,
                     evals,
                     config.contamination,
+                    config.judge,
                     plans if config.check_plans else [],
                     config.decontaminate,
                 ),

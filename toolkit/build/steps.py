@@ -134,6 +134,7 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
 
     options = CheckOptions(cache_dir=layout.embedding_cache, quiet=quiet, **config.contamination)
     plans = [layout.plan(p.kind) for p in config.plans] if config.check_plans else []
+    judge = judge_setup(config, layout) if config.judge else None
     report = run_check(
         layout.dedup / "kept",
         [e.spec for e in config.evals],
@@ -141,6 +142,7 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
         options=options,
         report_dir=layout.contamination,
         decontaminate_to=layout.contamination if config.decontaminate else None,
+        judge=judge,
     )
     if not config.decontaminate:
         gate_or_raise(report)
@@ -151,6 +153,19 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
         "gate_passed": summary["gate"]["passed"],
         "removed": removed,
     }
+
+
+def judge_setup(config: BuildConfig, layout: BuildLayout) -> Any:
+    """The contamination judge; its ledger sits beside build.json, which a rerun
+    of the stage (clearing its folder) never removes."""
+    from toolkit.contamination.judge import JUDGE_LEDGER, JUDGE_TOP, JudgeSetup
+    from toolkit.generate.backends import DEFAULT_MODEL, open_backend
+    from toolkit.generate.ledger import CostLedger
+
+    judge = config.judge
+    backend = open_backend(judge["backend"], out_dir=layout.root)
+    ledger = CostLedger(layout.root / f"contamination-{JUDGE_LEDGER}")
+    return JudgeSetup(backend, judge["model"] or DEFAULT_MODEL, judge["top"] or JUDGE_TOP, ledger)
 
 
 def review_digest(db: Path) -> str:
