@@ -17,7 +17,7 @@ from toolkit.build.html import render_report_html
 from toolkit.build.layout import BuildLayout
 from toolkit.io.atomic import atomic_write
 
-__all__ = ["report_json", "write_report"]
+__all__ = ["report_json", "write_build_report", "write_report"]
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -43,3 +43,27 @@ def write_report(layout: BuildLayout, report: dict[str, Any]) -> bool:
     wrote_json = _write_if_changed(layout.report_json, text.encode("utf-8"))
     wrote_html = _write_if_changed(layout.report_html, page.encode("utf-8"))
     return wrote_json or wrote_html
+
+
+def write_build_report(
+    layout: BuildLayout,
+    constitution: Path,
+    stages: dict[str, Any],
+    gate: Any,
+    mixes: list[str],
+    quiet: bool,
+) -> bool:
+    """Collect every stage's figures (`figures.collect_report`) with the build's
+    own record (each stage's figures but the report's, and the gate) and write
+    the report where it changed."""
+    from toolkit.build.figures import collect_report
+    from toolkit.constitution import load_constitution
+    from toolkit.embedding_cache import EmbeddingCache
+
+    with EmbeddingCache(layout.embedding_cache, quiet=quiet) as cache:
+        report = collect_report(layout, load_constitution(constitution), mixes=mixes, cache=cache)
+    report["build"] = {
+        "stages": {name: figures for name, figures in sorted(stages.items()) if name != "report"},
+        "gate": gate,
+    }
+    return write_report(layout, report)

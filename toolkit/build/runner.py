@@ -20,6 +20,7 @@ from typing import Any
 from toolkit.build import steps
 from toolkit.build.config import BuildConfig, load_build_config
 from toolkit.build.layout import BuildLayout
+from toolkit.build.report import write_build_report
 from toolkit.build.state import BuildState, file_digest, key_of, tree_digest
 from toolkit.errors import CheckFailed, ConfigError
 
@@ -103,7 +104,7 @@ class _Build:
             lambda: steps.principles(config, layout),
             clear=[layout.principles],
         )
-        attributes = self._attributes_digest()
+        attributes = steps.attributes_digest(self.config)
         generated = []
         backend, model = self._backend()
         for plan in config.plans:
@@ -270,7 +271,10 @@ class _Build:
             self.say("report: up to date")
         else:
             self.say("report: writing")
-            self._write_report(mixes)
+            stages = {n: e.get("figures", {}) for n, e in self.state.stages.items()}
+            write_build_report(
+                layout, self.config.constitution, stages, self.gate, mixes, self.options.quiet
+            )
             self.state.record("report", key, tree_digest(outputs, root=layout.root), {})
         return {
             "config": str(self.config.file),
@@ -280,33 +284,6 @@ class _Build:
             "report": {"json": str(layout.report_json), "html": str(layout.report_html)},
             "mixes": {name: str(layout.mix(name)) for name in mixes},
         }
-
-    def _write_report(self, mixes: list[str]) -> None:
-        from toolkit.build.figures import collect_report
-        from toolkit.build.report import write_report
-        from toolkit.constitution import load_constitution
-        from toolkit.embedding_cache import EmbeddingCache
-
-        constitution = load_constitution(self.config.constitution)
-        with EmbeddingCache(self.layout.embedding_cache, quiet=self.options.quiet) as cache:
-            report = collect_report(self.layout, constitution, mixes=mixes, cache=cache)
-        report["build"] = {
-            "stages": {
-                n: e.get("figures", {})
-                for n, e in sorted(self.state.stages.items())
-                if n != "report"
-            },
-            "gate": self.gate,
-        }
-        write_report(self.layout, report)
-
-    def _attributes_digest(self) -> str:
-        from toolkit.generate.attributes import DEFAULT_ATTRIBUTES_DIR
-
-        if not self.config.plans:
-            return ""
-        root = self.config.attributes or Path(DEFAULT_ATTRIBUTES_DIR)
-        return tree_digest([root, root.parent / "tools.json"])
 
     def _backend(self) -> tuple[str, str]:
         from toolkit.generate.backends import DEFAULT_MODEL, OFFLINE_MODEL, default_backend

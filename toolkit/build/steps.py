@@ -155,6 +155,17 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
     }
 
 
+def attributes_digest(config: BuildConfig) -> str:
+    """The digest of the attribute lists and tools file plans draw from ("" without plans)."""
+    from toolkit.build.state import tree_digest
+    from toolkit.generate.attributes import DEFAULT_ATTRIBUTES_DIR
+
+    if not config.plans:
+        return ""
+    root = config.attributes or Path(DEFAULT_ATTRIBUTES_DIR)
+    return tree_digest([root, root.parent / "tools.json"])
+
+
 def judge_setup(config: BuildConfig, layout: BuildLayout) -> Any:
     """The contamination judge; its ledger sits beside build.json, which a rerun
     of the stage (clearing its folder) never removes."""
