@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 import typer
 
+from tests.helpers import run_cli
 from toolkit.cli.contamination import app
 from toolkit.contamination import cut
 from toolkit.document import Document
-from toolkit.errors import CheckFailed, ConfigError, InputError
+from toolkit.errors import CheckFailed
 from toolkit.generate.plan import PlanItem, write_plan
 from toolkit.io import read_documents, write_documents
 
@@ -149,13 +150,19 @@ def test_plans_are_checked_like_documents(tmp_path: Path) -> None:
     assert report["hits"][0]["source"] == f"plan:{plan}"
 
 
-def test_usage_errors(tmp_path: Path) -> None:
+def test_usage_errors_are_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     corpus, _ = _corpus(tmp_path, {})
-    with pytest.raises(ConfigError, match="--cut-spans needs --decontaminate"):
-        _check(tmp_path, corpus, "--cut-spans")
-    with pytest.raises(ConfigError, match="below --semantic-threshold"):
-        _run("check", corpus, "--eval", f"{_evals(tmp_path)}:question", "--gate-cosine", "0.5")
-    with pytest.raises(InputError, match="no field 'prompt'"):
-        _run("check", corpus, "--eval", f"{_evals(tmp_path)}:prompt", "--no-semantic")
-    with pytest.raises(InputError, match="must differ from the corpus"):
-        _check(tmp_path, corpus, "--decontaminate", corpus)
+    evals = f"{_evals(tmp_path)}:question"
+    base = ["contamination", "check", str(corpus)]
+    for args, problem in [
+        (["--eval", evals, "--no-semantic", "--cut-spans"], "--cut-spans needs --decontaminate"),
+        (["--eval", evals, "--gate-cosine", "0.5"], "below --semantic-threshold"),
+        (["--eval", f"{_evals(tmp_path)}:prompt", "--no-semantic"], "no field 'prompt'"),
+        (["--eval", evals, "--no-semantic", "--decontaminate", str(corpus)], "must differ"),
+    ]:
+        result = run_cli(capsys, *base, *args)
+        assert result.code == 2, args
+        assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
+        assert problem in result.err

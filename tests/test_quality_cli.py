@@ -1,24 +1,17 @@
-"""`ccorpus quality` commands, run through the group's own click command.
-
-The lead registers the group in the root app; until then it is run directly,
-with the root app's error handling (a `CorpusError` is one stderr line and
-its exit code) reproduced here.
-"""
+"""`ccorpus quality` commands, run in-process through the root app as a user would."""
 
 from __future__ import annotations
 
 import json
-import sys
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import typer
 
+from tests.helpers import Result, run_cli
 from toolkit.cli.quality import app
 from toolkit.document import Document
-from toolkit.errors import CorpusError
 from toolkit.io import write_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quality"
@@ -33,26 +26,8 @@ def _clean_story() -> str:
 STORY = _clean_story()
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    capsys.readouterr()
-    command = typer.main.get_command(app)
-    try:
-        command.main(list(args), prog_name="ccorpus quality", standalone_mode=True)
-        code = 0
-    except CorpusError as err:
-        sys.stderr.write(f"error: {err}\n")
-        code = err.exit_code
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 0
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
+    return run_cli(capsys, "quality", *args)
 
 
 @pytest.fixture
