@@ -74,7 +74,8 @@ class _Lookup:
 
     def __init__(self, keys: U64) -> None:
         self.keys = keys  # sorted, may repeat
-        bits = int(np.clip(np.ceil(np.log2(max(len(keys), 1))) + 4, 16, 26))
+        # 64 to 128 slots a key: about 1% of misses pass to the binary search
+        bits = int(np.clip(np.ceil(np.log2(max(len(keys), 1))) + 6, 16, 26))
         self.shift = np.uint64(64 - bits)
         self.table = np.zeros(1 << bits, dtype=bool)
         self.table[keys >> self.shift] = True
