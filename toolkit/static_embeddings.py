@@ -5,10 +5,12 @@ runs at embedding time, so it embeds about a hundred times faster than
 MiniLM on a CPU. It is distilled once, offline, from the bundled
 all-MiniLM-L6-v2 (its own vocabulary, PCA to 256 dimensions; 10-30 s) and
 kept in a folder beside the embedding cache, so no hub is ever asked.
-`python -m bench contamination` measured it as a candidate finder for the
-contamination check: more planted eval items among each item's nearest
-documents than MiniLM's document vectors, with fewer clean documents picked,
-at a fiftieth of the CPU time. MiniLM still makes every final judgement.
+`python -m bench contamination` measured it as the contamination check's
+candidate finder: ranking documents by their sentences' static vectors put
+every verbatim, edited and paraphrased canary among its item's 5 nearest
+documents (MiniLM document vectors: 50-75%), with fewer clean documents
+picked, at a twenty-eighth of the CPU time. MiniLM still makes every final
+judgement.
 """
 
 from __future__ import annotations
