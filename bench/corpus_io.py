@@ -14,6 +14,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import zstandard
 
@@ -34,7 +35,7 @@ def _corpus(directory: Path, n: int) -> Path:
 
 
 def _peer(path: Path) -> int:
-    rows = []
+    rows: list[Any] = []
     for shard in sorted(path.glob("*.jsonl.zst")):
         data = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
         rows.extend(json.loads(line) for line in data.splitlines() if line)

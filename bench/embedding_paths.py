@@ -70,8 +70,9 @@ def _quiet() -> Iterator[None]:
 
 
 def _unit(vectors: Any) -> F32:
-    out = np.asarray(vectors, dtype=np.float32)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
+    out: F32 = np.asarray(vectors, dtype=np.float32)
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
+    return out
 
 
 def _export_onnx(st: Any, target: Path) -> None:

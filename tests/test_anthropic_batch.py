@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,7 +133,7 @@ def test_requeueing_stops_after_max_attempts(tmp_path: Path) -> None:
 def test_the_state_file_is_written_before_the_first_poll(tmp_path: Path) -> None:
     fake = FakeAnthropic()
     state = tmp_path / "state.json"
-    at_first_poll: list[object] = []
+    at_first_poll: list[dict[str, Any]] = []
 
     def before(route: str) -> None:
         if route == "batches.retrieve" and not at_first_poll:

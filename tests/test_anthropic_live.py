@@ -265,7 +265,7 @@ def test_unknown_model_names_itself_and_lists_known_ones() -> None:
 
 def test_cache_rates_batch_discount_and_long_prompt_tier() -> None:
     sonnet = price_for("claude-sonnet-4-6")
-    assert (sonnet.cache_write, sonnet.cache_read) == (3.75, pytest.approx(0.3))
+    assert sonnet.cache_write == 3.75 and sonnet.cache_read == pytest.approx(0.3)
     usage = Usage(1_000_000, 1_000_000, 0, 0)
     assert cost(MODEL, usage, batch=False) == pytest.approx(18.0)
     assert cost(MODEL, usage, batch=True) == pytest.approx(9.0)

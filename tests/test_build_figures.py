@@ -87,8 +87,9 @@ def _fake_embedder(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     for text in texts:
         seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
         rows.append(np.random.default_rng(seed).standard_normal(16))
-    vectors = np.asarray(rows, dtype=np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors: npt.NDArray[np.float32] = np.asarray(rows, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
 
 
 def _cache(root: Path) -> EmbeddingCache:

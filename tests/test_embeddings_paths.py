@@ -96,7 +96,8 @@ def test_unknown_precision_names_the_choices(monkeypatch: pytest.MonkeyPatch) ->
 def test_cpu_check_reads_the_flags(tmp_path: Path, flags: str, expected: bool) -> None:
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n\n")
-    assert cpu_supports_bf16(cpuinfo) is (expected and torch.backends.mkldnn.is_available())
+    mkldnn = torch.backends.mkldnn.is_available()  # type: ignore[no-untyped-call]
+    assert cpu_supports_bf16(cpuinfo) is (expected and mkldnn)
 
 
 def test_cpu_check_without_cpuinfo_says_no(tmp_path: Path) -> None:
