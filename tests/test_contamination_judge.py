@@ -115,7 +115,7 @@ def test_verdicts_decide_the_gate_of_the_strongest_semantic_hits(tmp_path: Path)
     assert summary["errors"] == 1 and summary["failed"][0]["error"].startswith("not JSON")
     assert summary["failed"][0]["doc_id"] == "d4"
     assert summary["cost_usd"] > 0 and len(ledger.rows()) == 4
-    assert "3 of the 4 strongest" in judge_line(summary)
+    assert summary["asked"] == 4 and "3 of the 4 strongest" in judge_line(summary)
 
 
 def test_failed_and_missing_results_leave_the_cosine_gate() -> None:
@@ -126,6 +126,7 @@ def test_failed_and_missing_results_leave_the_cosine_gate() -> None:
     errors = sorted(e["error"] for e in summary["failed"])
     assert errors == ["overloaded", "the backend returned no result for this request"]
     assert summary["cost_usd"] == 0 and summary["ledger"] is None
+    assert "0 of the 2 strongest semantic hits judged (at most 20)" in judge_line(summary)
 
 
 def test_prompt_holds_item_and_passage_and_keys_are_stable() -> None:

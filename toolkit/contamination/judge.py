@@ -155,6 +155,7 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
         "model": model,
         "template": template.ref,
         "top": top,
+        "asked": len(requests),
         "judged": len(judged),
         "copies": sum(h.gated for h in judged),
         "cleared": sum(not h.gated for h in judged),
@@ -170,7 +171,8 @@ def judge_line(judge: dict[str, Any]) -> str:
     """One sentence on what the LLM judge decided, for every rendering of the report."""
     return (
         f"LLM judge ({judge['backend']}, {judge['model']}, {judge['template']}): "
-        f"{judge['judged']} of the {judge['top']} strongest semantic hits judged, "
+        f"{judge['judged']} of the {judge['asked']} strongest semantic hits judged "
+        f"(at most {judge['top']}), "
         f"{judge['copies']} copies (gated), {judge['cleared']} cleared, "
         f"{judge['errors']} error(s) left to the cosine gate; cost ${judge['cost_usd']}."
     )
