@@ -14,6 +14,17 @@ README = ROOT / "README.md"
 
 # Commands that print no figures, so need no --json.
 NO_FIGURES: set[str] = {"ccorpus review serve"}
+# Commands that never draw a progress bar, so need no -q/--quiet: each reads
+# one small file or a database summary, or serves until stopped.
+NO_PROGRESS: dict[str, str] = {
+    "ccorpus constitution diff": "parses two Markdown files",
+    "ccorpus constitution show": "parses one Markdown file",
+    "ccorpus constitution stats": "parses one Markdown file",
+    "ccorpus generate status": "reads a run's journal summary",
+    "ccorpus mix inspect": "reads one manifest",
+    "ccorpus review serve": "serves until stopped",
+    "ccorpus review stats": "one SQL summary",
+}
 
 
 def test_readme_cli_reference_is_current() -> None:
@@ -37,6 +48,18 @@ def test_every_command_has_help(path: str) -> None:
         assert any("--json" in getattr(p, "opts", ()) for p in command.params), (
             f"{path} prints figures but has no --json"
         )
+
+
+def test_every_command_that_can_show_progress_takes_quiet() -> None:
+    paths = {" ".join(p): c for p, c in commands()}
+    assert set(NO_PROGRESS) <= set(paths), "NO_PROGRESS names a command the app lacks"
+    for path, command in paths.items():
+        quiet = [p for p in command.params if "--quiet" in getattr(p, "opts", ())]
+        if path in NO_PROGRESS:
+            assert not quiet, f"{path} takes --quiet: drop it from NO_PROGRESS"
+            continue
+        assert quiet, f"{path} has no --quiet (or list it in NO_PROGRESS with why)"
+        assert "-q" in quiet[0].opts, f"{path}: --quiet has no -q"
 
 
 def test_every_command_answers_help(capsys: pytest.CaptureFixture[str]) -> None:

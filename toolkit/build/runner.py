@@ -114,7 +114,7 @@ class _Build:
                 "plan",
                 key_of("plan", constitution, attributes, plan.settings()),
                 [layout.plan(kind)],
-                partial(steps.plan, config, layout, kind),
+                partial(steps.plan, config, layout, kind, quiet),
             )
             generated.append(
                 self.step(
@@ -188,7 +188,7 @@ class _Build:
                 "review",
                 key_of("review", digest, settings, steps.review_digest(db)),
                 [layout.review_queue],
-                lambda: steps.review(config, layout, corpus),
+                lambda: steps.review(config, layout, corpus, quiet),
                 digest_of=[layout.review_queue],
                 rekey=lambda: key_of("review", digest, settings, steps.review_digest(db)),
             )

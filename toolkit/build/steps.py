@@ -54,7 +54,7 @@ def principles(config: BuildConfig, layout: BuildLayout) -> dict[str, Any]:
     return {"principles": len(constitution.principles()), "files": len(files)}
 
 
-def plan(config: BuildConfig, layout: BuildLayout, kind: str) -> dict[str, Any]:
+def plan(config: BuildConfig, layout: BuildLayout, kind: str, quiet: bool) -> dict[str, Any]:
     from toolkit.generate.planners import make_plan
 
     settings = next(p for p in config.plans if p.kind == kind)
@@ -67,6 +67,7 @@ def plan(config: BuildConfig, layout: BuildLayout, kind: str) -> dict[str, Any]:
         per_principle=settings.per_principle,
         seed=settings.seed,
         attributes_dir=config.attributes,
+        quiet=quiet,
     )
 
 
@@ -190,7 +191,7 @@ def review_digest(db: Path) -> str:
         return key_of(sorted((i.doc_id, i.status, i.version) for i in store.items()))
 
 
-def review(config: BuildConfig, layout: BuildLayout, corpus: Path) -> dict[str, Any]:
+def review(config: BuildConfig, layout: BuildLayout, corpus: Path, quiet: bool) -> dict[str, Any]:
     """Queue the reviewed kinds (only new ids are added); write the figures of the queue."""
     import json
 
@@ -205,6 +206,7 @@ def review(config: BuildConfig, layout: BuildLayout, corpus: Path) -> dict[str, 
         sample=config.review_sample,
         stratify=config.review_stratify,
         seed=config.review_seed,
+        quiet=quiet,
     )
     stats = review_stats(layout.review_db)
     stats["db"] = str(layout.review_db.relative_to(layout.root))

@@ -71,6 +71,7 @@ def plan(
         ),
     ] = None,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Write a deterministic plan covering every principle of a constitution.
 
@@ -84,6 +85,7 @@ def plan(
         per_principle=per_principle,
         seed=seed,
         attributes_dir=attributes,
+        quiet=quiet,
     )
     if as_json:
         emit_json(result)

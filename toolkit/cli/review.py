@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, emit_json, stdout_console
+from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
 from toolkit.errors import InputError
 from toolkit.review import (
     DEFAULT_REASONS,
@@ -67,13 +67,20 @@ def import_command(
     ] = "principle,genre",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample draw.")] = 0,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Import documents into a review database; re-importing adds only new ids."""
     kind_list = tuple(k.strip() for k in kinds.split(",") if k.strip())
     if not kind_list:
         raise InputError("--kinds: expected at least one kind, e.g. story")
     result = import_corpus(
-        corpus, db, kinds=kind_list, sample=sample, stratify=parse_stratify(stratify), seed=seed
+        corpus,
+        db,
+        kinds=kind_list,
+        sample=sample,
+        stratify=parse_stratify(stratify),
+        seed=seed,
+        quiet=quiet,
     )
     if as_json:
         emit_json(result)
@@ -150,9 +157,10 @@ def export(
         bool, typer.Option("--overwrite", help="Replace an existing output.")
     ] = False,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Export reviewed documents with edits applied and the review in metadata."""
-    result = export_reviewed(db, out, status=status, overwrite=overwrite)
+    result = export_reviewed(db, out, status=status, overwrite=overwrite, quiet=quiet)
     if as_json:
         emit_json(result)
     else:

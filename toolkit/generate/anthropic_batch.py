@@ -43,6 +43,9 @@ MAX_BATCH_REQUESTS = 100_000
 MAX_BATCH_BYTES = 256 * 1024 * 1024
 _KEY = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ENVELOPE_BYTES = len(b'{"requests":[]}')
+# A connection lost mid-download: older SDKs let the transport error through,
+# 2.17 and later wrap it in `APIConnectionError` (`APITimeoutError` for a stall).
+_DROPPED = (httpx2.TransportError, anthropic.APIConnectionError)
 # Errors that would recur on resubmission; anything else is worth another batch.
 _PERMANENT = frozenset(
     {
@@ -232,7 +235,7 @@ class BatchRunner:
                         item = next(items)
                     except StopIteration:
                         return
-                    except httpx2.TransportError as exc:
+                    except _DROPPED as exc:
                         if attempt >= self._retrier.max_attempts:
                             raise self._lost(f"read the results of batch {batch_id}", exc) from None
                         self._retrier.sleep(self._retrier.delay(exc, attempt))

@@ -22,6 +22,7 @@ from toolkit.generate.attributes import Attributes, load_attributes, words_in_le
 from toolkit.generate.plan import PlanItem, write_plan
 from toolkit.generate.quotas import Deck, deck, principle_quota, seeded_rng
 from toolkit.generate.templates import Template, load_template, render
+from toolkit.progress import progress
 
 __all__ = [
     "PLANNERS",
@@ -256,6 +257,7 @@ def make_plan(
     per_principle: int | None = None,
     seed: int = 0,
     attributes_dir: str | Path | None = None,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Plan `kind` ("explainers", "stories" or "advice") and write it; return its figures."""
     if kind not in PLANNERS:
@@ -263,7 +265,8 @@ def make_plan(
     constitution = load_constitution(constitution_path)
     attributes = load_attributes(attributes_dir)
     items = PLANNERS[kind](constitution, attributes, n=n, per_principle=per_principle, seed=seed)
-    write_plan(items, out)
+    bar = progress(items, description=f"writing the {kind} plan", total=len(items), quiet=quiet)
+    write_plan(bar, out)
     covered = {pid for item in items for pid in item.principle_ids[:1]}
     return {
         "plan": str(out),

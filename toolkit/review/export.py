@@ -14,6 +14,7 @@ from typing import Any
 from toolkit.document import Document
 from toolkit.errors import InputError
 from toolkit.io import write_documents
+from toolkit.progress import progress
 from toolkit.review.records import Decision, Item
 from toolkit.review.schema import STATUSES
 from toolkit.review.store import ReviewStore
@@ -43,6 +44,7 @@ def export_reviewed(
     status: str = "accepted",
     overwrite: bool = False,
     compress: bool = True,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Write every item of `status` to `out` (file or shard directory); return figures."""
     if status not in STATUSES:
@@ -52,6 +54,7 @@ def export_reviewed(
         latest = store.latest_decisions()
     chosen = [item for item in items if item.status == status]
     docs = (reviewed_document(item, latest.get(item.doc_id)) for item in chosen)
+    docs = progress(docs, description=f"writing {status} documents", total=len(chosen), quiet=quiet)
     files = write_documents(docs, out, compress=compress, overwrite=overwrite)
     return {
         "db": str(db),

@@ -14,6 +14,7 @@ from typing import Any
 from toolkit.document import KINDS
 from toolkit.errors import InputError
 from toolkit.io import read_documents
+from toolkit.progress import progress
 from toolkit.review.sampling import stratified_sample
 from toolkit.review.store import ReviewStore
 
@@ -28,6 +29,7 @@ def import_corpus(
     sample: int | None = None,
     stratify: Sequence[str] = ("principle", "genre"),
     seed: int = 0,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """Import documents of `kinds`; with `sample`, a stratified sample of that size.
 
@@ -40,7 +42,7 @@ def import_corpus(
         raise InputError(f"--kinds: {unknown[0]!r} is not one of {', '.join(KINDS)}")
     read = 0
     candidates = []
-    for doc in read_documents(corpus):
+    for doc in progress(read_documents(corpus), description="reading documents", quiet=quiet):
         read += 1
         if doc.kind in kinds:
             candidates.append(doc)
