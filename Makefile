@@ -8,16 +8,36 @@ STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install browser demo test lint typecheck unit bench docs clean
+.PHONY: install lock browser demo test test-latest lint typecheck unit bench docs clean
 
-$(STAMP): pyproject.toml
+# Every machine installs the exact versions of the committed lock: pip first
+# (as locked), then the lock, then ccorpus itself without resolving anything.
+LOCK := requirements.lock
+
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet "$$(grep '^pip==' $(LOCK))"
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh the lock to the newest versions pyproject.toml allows (after a
+# dependency change, or to take upgrades on purpose; then run `make test`).
+# The local label of the CPU torch wheel is dropped so the pin reads
+# torch==2.13.0, which pip matches to that wheel where it lies on disk.
+LOCKER := .venv-lock
+
+lock:
+	rm -rf $(LOCKER)
+	$(PYTHON) -m venv $(LOCKER)
+	$(LOCKER)/bin/python -m pip install --quiet --upgrade pip pip-tools
+	$(LOCKER)/bin/pip-compile --quiet --upgrade --all-extras --strip-extras --allow-unsafe \
+		--no-emit-find-links --no-emit-index-url --output-file $(LOCK) pyproject.toml
+	sed -i -E 's/^(torch==[0-9.]+)\+[a-z0-9]+/\1/' $(LOCK)
+	rm -rf $(LOCKER)
 
 # The browser tests drive Debian's Chromium (Playwright never downloads one).
 CHROMIUM := /usr/bin/chromium
@@ -53,11 +73,24 @@ unit: $(STAMP) $(CHROMIUM)
 
 test: lint typecheck unit
 
+# The suite against the newest versions pyproject.toml allows, lock ignored,
+# in a throwaway venv: drift shows up here before users meet it.
+LATEST := .venv-latest
+
+test-latest: $(CHROMIUM)
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LATEST)/bin/python -m pip install --quiet --upgrade torch==2.13.0 -e '.[dev]'
+	$(LATEST)/bin/python -m pip list --format=freeze > $(LATEST)/versions.txt
+	@echo "test-latest: $$(grep -E '^(anthropic|httpx2|sentence-transformers|spacy|faiss-cpu)==' $(LATEST)/versions.txt | tr '\n' ' ')"
+	$(LATEST)/bin/pytest -q -p no:cacheprovider
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LATEST) $(LOCKER) out .mypy_cache .pytest_cache .ruff_cache
 
 docs: $(STAMP)
 	$(BIN)/python -m toolkit.cli.reference --write README.md
