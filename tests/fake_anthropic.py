@@ -80,6 +80,7 @@ class FakeAnthropic:
         self.seen: list[Seen] = []
         self.before: Callable[[str], None] | None = None  # called with each route
         self.break_results = 0  # how many results downloads die mid-stream
+        self.break_messages = 0  # how many /v1/messages answers die mid-body
         self.outcomes: dict[str, list[str]] = {}
         self.polls_before_end = polls_before_end
         self.gather = gather
@@ -204,6 +205,11 @@ class FakeAnthropic:
                 while (left := deadline - time.monotonic()) > 0:
                     self._lock.wait(left)
         try:
+            if self.break_messages > 0:
+                self.break_messages -= 1
+                content = json.dumps(self.message_json(body)).encode()
+                headers = {"content-type": "application/json"}
+                return httpx2.Response(200, stream=_BrokenStream(content), headers=headers)
             return httpx2.Response(200, json=self.message_json(body))
         finally:
             with self._lock:
@@ -264,10 +270,11 @@ class FakeAnthropic:
 
 
 class _BrokenStream(httpx2.SyncByteStream):
-    """Sends the first line of a body, then the connection drops."""
+    """Sends the first line of a body (half of a one-line body), then the connection drops."""
 
     def __init__(self, content: bytes) -> None:
-        self._first = content.split(b"\n", 1)[0] + b"\n"
+        first, newline, _ = content.partition(b"\n")
+        self._first = first + newline if newline else content[: len(content) // 2]
 
     def __iter__(self) -> Iterator[bytes]:
         yield self._first

@@ -97,6 +97,15 @@ def test_overloaded_server_errors_and_dropped_connections_are_retried_with_backo
     assert sleeps == _sleeps_of_a_second_identical_run()  # seeded jitter: reproducible
 
 
+def test_an_answer_cut_off_mid_body_is_asked_again_and_reported_once() -> None:
+    fake = FakeAnthropic()
+    fake.break_messages = 1  # SDK 2.17+ wraps the read error in APIConnectionError, older let it by
+    sleeps: list[float] = []
+    results = run(backend(fake, sleeps), requests(1))  # each key exactly once
+    assert results["k0"].ok and results["k0"].text == "answer to prompt 0"
+    assert len(fake.sent("messages")) == 2 and len(sleeps) == 1
+
+
 def _sleeps_of_a_second_identical_run() -> list[float]:
     fake = FakeAnthropic()
     fake.script("messages", Reply.error(529, "x"), Reply.error(500, "x"), Reply(0))
