@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,45 @@ def test_two_curators_editing_at_once_the_second_is_told(browser: Browser, serve
     assert status_of(served.db, served.ids[0]) == "pending"
     with ReviewStore.open(served.db) as store:
         assert [e.reviewer for e in store.edits(served.ids[0])] == ["ann"]
+
+
+def test_a_page_on_another_local_port_cannot_post_a_decision(page: Page, served: Served) -> None:
+    """The attack the CSRF guard exists for: a service on another localhost port plants our
+    cookie (cookies ignore ports) and auto-submits a form whose token matches it."""
+    planted = "a" * 43
+    action = f"{served.url}/item/{served.ids[0]}/decide"
+    html = (
+        f'<form id="f" method="post" action="{action}">'
+        f'<input name="csrf" value="{planted}"><input name="version" value="1">'
+        '<input name="decision" value="rejected"></form>'
+        "<script>document.getElementById('f').submit()</script>"
+    ).encode()
+
+    class Evil(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.send_header("set-cookie", f"ccorpus_csrf={planted}; Path=/")
+            self.send_header("content-length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    evil = ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    thread = threading.Thread(target=evil.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+        page.wait_for_url(action)
+        expect(page.locator("body")).to_contain_text("Origin check")
+    finally:
+        evil.shutdown()
+        thread.join(timeout=10)
+        evil.server_close()
+    cookies = {c["name"]: c["value"] for c in page.context.cookies(served.url)}
+    assert cookies.get("ccorpus_csrf") == planted  # the cookie was planted; the write still failed
+    assert status_of(served.db, served.ids[0]) == "pending"
+    with ReviewStore.open(served.db) as store:
+        assert store.decisions(served.ids[0]) == []

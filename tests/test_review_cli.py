@@ -9,6 +9,7 @@ import pytest
 import typer
 
 from tests.test_review_support import REASONS, stories, story, write_corpus
+from toolkit.cli.app import main
 from toolkit.cli.review import app
 from toolkit.errors import InputError
 from toolkit.io import read_documents
@@ -75,7 +76,26 @@ def test_errors_are_raised_for_the_root_app_to_report(capsys: pytest.CaptureFixt
     with pytest.raises(InputError, match="--kinds: 'tale'"):
         run(capsys, "import", "c.jsonl", "--db", "r.db", "--kinds", "tale")
     with pytest.raises(InputError, match="no such reasons file"):
-        run(capsys, "serve", "--db", "missing.db")
+        run(capsys, "serve", "--db", "missing.db", "--reasons", "none.txt")
+    with pytest.raises(InputError, match="no review database"):
+        run(capsys, "serve", "--db", "missing.db")  # the shipped reasons load from anywhere
+
+
+def test_import_refuses_an_oversized_document_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    big = story("word " * 20_000)  # a ~100 KB record
+    write_corpus([*stories(2), big], Path("c.jsonl"))
+    capsys.readouterr()
+    args = ["review", "import", "c.jsonl", "--db", "r.db", "--quiet"]
+    assert main([*args, "--max-item-bytes", "50000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: c.jsonl: document ")
+    assert big.id in err and "over the review import limit of 50000 bytes" in err
+    assert not Path("r.db").exists()  # refused before anything was written
+    assert main(args) == 0  # the default limit (256 KiB) lets it in
+    with ReviewStore.open("r.db") as store:
+        assert store.count() == 3
 
 
 def test_serve_checks_its_inputs_before_listening(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,8 @@ from toolkit.review import (
     import_corpus,
     parse_reasons,
 )
-from toolkit.review.reasons import load_reasons
+from toolkit.review.importer import record_bytes
+from toolkit.review.reasons import DEFAULT_REASONS, load_reasons
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,6 +177,27 @@ def test_import_only_the_chosen_kinds(tmp_path: Path) -> None:
         import_corpus(corpus, tmp_path / "r.db", kinds=("tale",))
 
 
+def test_import_refuses_an_item_over_the_size_limit_and_writes_nothing(tmp_path: Path) -> None:
+    from toolkit.document import Document
+
+    db = tmp_path / "r.db"
+    import_corpus(write_corpus(stories(2), tmp_path / "first.jsonl"), db)
+    big = story("A long one. " * 100)
+    limit = record_bytes(big)
+    huge_explainer = Document.create("explainer", "x" * (2 * limit))  # not imported: no check
+    shards = tmp_path / "shards"
+    write_corpus([story("A satire.\n", genre="satire")], shards / "part-00000.jsonl")
+    write_corpus([big, huge_explainer], shards / "part-00001.jsonl")
+    with pytest.raises(InputError) as err:
+        import_corpus(shards, db, max_item_bytes=limit - 1)
+    message = str(err.value)
+    assert message.startswith(f"{shards / 'part-00001.jsonl'}: document {big.id} is {limit} bytes")
+    assert f"limit of {limit - 1} bytes" in message and "--max-item-bytes" in message
+    with ReviewStore.open(db) as store:
+        assert store.count() == 2  # the satire story before it was not imported either
+    assert import_corpus(shards, db, max_item_bytes=limit)["added"] == 2  # the limit is inclusive
+
+
 def test_filters_select_by_principle_genre_flags_and_quality(tmp_path: Path) -> None:
     docs = [
         story("a\n", genre="mystery", metadata={"quality": {"score": 0.9}}),
@@ -220,6 +242,8 @@ def test_reason_files_parse_and_errors_name_the_line(tmp_path: Path) -> None:
         load_reasons(tmp_path / "none.txt")
 
 
-def test_the_shipped_reasons_file_loads() -> None:
-    reasons = load_reasons(ROOT / "stories" / "review_reasons.txt")
+def test_the_shipped_reasons_file_loads_from_the_package_wherever_we_run() -> None:
+    assert not Path("stories").exists()  # the cwd is an empty tmp_path
+    reasons = load_reasons()
     assert "off-principle" in reasons and "other" in reasons
+    assert DEFAULT_REASONS.is_relative_to(ROOT / "toolkit")

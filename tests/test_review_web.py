@@ -23,8 +23,9 @@ from tests.test_review_support import (
 )
 from toolkit.errors import ConfigError, InputError
 from toolkit.review import ReviewStore
+from toolkit.review.importer import MAX_ITEM_BYTES, record_bytes
 from toolkit.review.server import RedactToken, access_token, listen
-from toolkit.review.web import ReviewSettings, create_app
+from toolkit.review.web import ReviewSettings, create_app, review_settings
 
 LOCAL = "http://127.0.0.1"
 
@@ -167,8 +168,9 @@ def test_a_stale_version_is_refused_with_a_clear_message(client: TestClient, db:
 def test_odd_cookies_of_other_local_apps_do_not_hide_ours(client: TestClient, db: Path) -> None:
     doc_id = ids(db)[0]
     csrf, _ = form_tokens(client.get(f"/item/{doc_id}").text)
+    session = client.cookies["ccorpus_csrf"]
     client.cookies.clear()
-    cookie = f'jupyter="{{\\"a\\": [1,2]}}"; ccorpus_csrf={csrf}'
+    cookie = f'jupyter="{{\\"a\\": [1,2]}}"; ccorpus_csrf={session}'
     form = {"csrf": csrf, "version": "1", "decision": "accepted"}
     response = client.post(f"/item/{doc_id}/decide", data=form, headers={"cookie": cookie})
     assert response.status_code == 200
@@ -194,6 +196,89 @@ def test_writes_without_a_matching_csrf_token_are_forbidden(
     assert header.status_code == 403
 
 
+def test_a_planted_csrf_cookie_cannot_forge_a_token(client: TestClient, db: Path) -> None:
+    """Another localhost service can set our cookie, but not compute the token for it."""
+    doc_id = ids(db)[0]
+    client.cookies.clear()
+    form = {"csrf": "a", "version": "1", "decision": "rejected"}
+    forged = client.post(
+        f"/item/{doc_id}/decide",
+        data=form,
+        headers={"cookie": "ccorpus_csrf=a", "origin": "http://evil.example"},
+    )
+    assert forged.status_code == 403
+    planted = "p" * 43  # long enough, but the server never issued it
+    for headers in ({}, {"origin": LOCAL}):
+        attempt = client.post(
+            f"/item/{doc_id}/decide",
+            data={**form, "csrf": planted},
+            headers={"cookie": f"ccorpus_csrf={planted}", **headers},
+        )
+        assert attempt.status_code == 403 and "CSRF" in attempt.text
+    assert status_of(db, doc_id) == "pending"
+    with ReviewStore.open(db) as store:
+        assert store.decisions(doc_id) == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "http://127.0.0.1:8766"},
+        {"origin": "https://127.0.0.1"},
+        {"origin": "http://localhost"},
+        {"origin": "null"},
+        {"referer": "http://127.0.0.1:9999/page"},
+    ],
+)
+def test_writes_from_another_origin_are_refused_even_with_a_valid_token(
+    client: TestClient, db: Path, headers: dict[str, str]
+) -> None:
+    doc_id = ids(db)[0]
+    csrf, version = form_tokens(client.get(f"/item/{doc_id}").text)
+    form = {"csrf": csrf, "version": str(version), "decision": "rejected"}
+    response = client.post(f"/item/{doc_id}/decide", data=form, headers=headers)
+    assert response.status_code == 403 and "Origin" in response.text
+    assert status_of(db, doc_id) == "pending"
+    with ReviewStore.open(db) as store:
+        assert store.decisions(doc_id) == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"origin": LOCAL}, {"origin": "HTTP://127.0.0.1:80"}, {"referer": f"{LOCAL}/item/x?q=1"}],
+)
+def test_same_origin_writes_with_a_valid_token_are_accepted(
+    client: TestClient, db: Path, headers: dict[str, str]
+) -> None:
+    doc_id = ids(db)[0]
+    page = client.get(f"/item/{doc_id}")
+    assert page.headers["referrer-policy"] == "same-origin"  # keeps our own Origin non-null
+    csrf, version = form_tokens(page.text)
+    form = {"csrf": csrf, "version": str(version), "decision": "rejected"}
+    response = client.post(
+        f"/item/{doc_id}/decide", data=form, headers=headers, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert status_of(db, doc_id) == "rejected"
+
+
+def test_a_token_is_bound_to_the_server_that_issued_it(db: Path) -> None:
+    """A restarted server (a new secret) refuses an old page's token: reload, then it works."""
+    with TestClient(create_app(settings(db)), base_url=LOCAL) as first:
+        doc_id = ids(db)[0]
+        csrf, _ = form_tokens(first.get(f"/item/{doc_id}").text)
+        session = first.cookies["ccorpus_csrf"]
+    with TestClient(create_app(settings(db)), base_url=LOCAL) as second:
+        second.cookies.set("ccorpus_csrf", session)
+        form = {"csrf": csrf, "version": "1", "decision": "accepted"}
+        assert second.post(f"/item/{doc_id}/decide", data=form).status_code == 403
+        fresh, _ = form_tokens(second.get(f"/item/{doc_id}").text)
+        assert fresh != csrf and second.cookies["ccorpus_csrf"] == session
+        ok = second.post(f"/item/{doc_id}/decide", data={**form, "csrf": fresh})
+        assert ok.status_code == 200
+    assert status_of(db, doc_id) == "accepted"
+
+
 def test_oversized_bodies_are_refused_with_413(db: Path) -> None:
     app = create_app(settings(db, max_body=1000))
     with TestClient(app, base_url=LOCAL) as client:
@@ -208,6 +293,37 @@ def test_oversized_bodies_are_refused_with_413(db: Path) -> None:
         assert client.post(f"/item/{doc_id}/edit", content=chunks()).status_code == 413
     with ReviewStore.open(db) as store:
         assert store.edits(doc_id) == []
+
+
+def test_an_item_at_the_import_limit_can_still_be_edited_in_the_page(tmp_path: Path) -> None:
+    """The default item limit leaves room for the page's default body limit, even for
+    all non-ASCII text, whose percent-encoding triples its size."""
+    text = "é" * (MAX_ITEM_BYTES // 2 - 400)
+    big = story(text)
+    assert MAX_ITEM_BYTES - 1000 < record_bytes(big) <= MAX_ITEM_BYTES
+    db = make_db(tmp_path / "big", [big])
+    with TestClient(create_app(settings(db)), base_url=LOCAL) as client:
+        csrf, version = form_tokens(client.get(f"/item/{big.id}").text)
+        form = {"csrf": csrf, "version": str(version), "text": "ü" + text, "reason": "r"}
+        response = client.post(f"/item/{big.id}/edit", data=form, follow_redirects=False)
+        assert response.status_code == 303
+    with ReviewStore.open(db) as store:
+        assert store.get(big.id).text == "ü" + text
+
+
+def test_serve_settings_use_the_shipped_defaults_from_any_directory(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with TestClient(create_app(review_settings(db, reviewer="ann")), base_url=LOCAL) as client:
+        page = client.get(f"/item/{ids(db)[0]}")
+        assert page.status_code == 200
+        assert 'value="off-principle"' in page.text  # a shipped reason code
+        assert "Reviewing stories" in client.get("/guidelines").text
+    with pytest.raises(InputError, match=r"--guidelines nope\.md: no such file"):
+        review_settings(db, guidelines=Path("nope.md"))
 
 
 def test_generated_text_is_escaped(client: TestClient, db: Path) -> None:

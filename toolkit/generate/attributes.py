@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import InputError, RecordError
+from toolkit.packaged import data_path
 
 __all__ = [
     "ATTRIBUTE_FILES",
@@ -26,7 +27,7 @@ __all__ = [
     "words_in_length",
 ]
 
-DEFAULT_ATTRIBUTES_DIR = Path("stories/attributes")
+DEFAULT_ATTRIBUTES_DIR = data_path("stories", "attributes")  # shipped; never the cwd's
 
 ATTRIBUTE_FILES = (
     "settings",
@@ -125,9 +126,9 @@ def _read_tools(path: Path) -> tuple[dict[str, Any], ...]:
 def load_attributes(
     directory: str | Path | None = None, *, tools: str | Path | None = None
 ) -> Attributes:
-    """Read every list of `directory` (default `stories/attributes`, relative to cwd).
+    """Read every list of `directory` (default: the lists shipped in the package).
 
-    `tools` defaults to `tools.json` beside the directory (`stories/tools.json`).
+    `tools` defaults to `tools.json` beside the directory.
     """
     root = Path(directory) if directory is not None else DEFAULT_ATTRIBUTES_DIR
     expected = ", ".join(f"{name}.txt" for name in ATTRIBUTE_FILES)

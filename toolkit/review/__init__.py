@@ -12,7 +12,7 @@ commands that never serve.
 from toolkit.review.errors import ItemNotFound, StaleWrite
 from toolkit.review.export import export_reviewed, reviewed_document
 from toolkit.review.filters import Filters
-from toolkit.review.importer import import_corpus
+from toolkit.review.importer import MAX_ITEM_BYTES, import_corpus
 from toolkit.review.reasons import DEFAULT_REASONS, load_reasons, parse_reasons
 from toolkit.review.records import DECISIONS, Decision, Edit, Item
 from toolkit.review.sampling import allocate, stratified_sample
@@ -23,6 +23,7 @@ from toolkit.review.store import ReviewStore
 __all__ = [
     "DECISIONS",
     "DEFAULT_REASONS",
+    "MAX_ITEM_BYTES",
     "SCHEMA_VERSION",
     "STATUSES",
     "Decision",

@@ -53,8 +53,12 @@ def export_reviewed(
         items = store.items()
         latest = store.latest_decisions()
     chosen = [item for item in items if item.status == status]
-    docs = (reviewed_document(item, latest.get(item.doc_id)) for item in chosen)
-    docs = progress(docs, description=f"writing {status} documents", total=len(chosen), quiet=quiet)
+    docs = progress(
+        (reviewed_document(item, latest.get(item.doc_id)) for item in chosen),
+        description=f"writing {status} documents",
+        total=len(chosen),
+        quiet=quiet,
+    )
     files = write_documents(docs, out, compress=compress, overwrite=overwrite)
     return {
         "db": str(db),

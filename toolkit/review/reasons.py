@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 
 from toolkit.errors import ConfigError, InputError
+from toolkit.packaged import data_path
 
 __all__ = ["DEFAULT_REASONS", "load_reasons", "parse_reasons"]
 
-DEFAULT_REASONS = Path("stories/review_reasons.txt")
+DEFAULT_REASONS = data_path("stories", "review_reasons.txt")  # shipped; never the cwd's
 _CODE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 

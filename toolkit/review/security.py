@@ -6,23 +6,40 @@
   `?token=` (traded for an HttpOnly cookie and a redirect that drops it from
   the address bar), then by cookie, or in an `X-Review-Token` header.
 - Bodies over `max_body` bytes are refused with 413 before any route runs.
-- Every write must echo the per-browser CSRF cookie in a `csrf` form field
-  or `X-CSRF-Token` header (double-submit, compared in constant time).
+- CSRF, bound to this server: the `ccorpus_csrf` cookie holds a random
+  session id (at least 32 characters; a shorter or missing one is replaced),
+  and the token the pages embed is HMAC-SHA256(server secret, session id).
+  Every write must send that token in a `csrf` form field or `X-CSRF-Token`
+  header, compared in constant time. The secret lives in this process only,
+  so a cookie planted by another service on localhost (any port may set
+  cookies for the host) yields no valid token; after a restart, open pages
+  are refused once with 403 and a reload fixes them.
+- Every write must also come from this server's own page: an `Origin` (or,
+  lacking one, a `Referer`) other than exactly our scheme://host:port is
+  refused with 403 (a page on another localhost port counts as same-site, so
+  SameSite=Lax alone would let it post). `Origin: null` counts as foreign. A
+  write carrying neither header is let through to the token check: browsers
+  send `Origin` on every cross-origin POST, so only non-browser clients omit
+  both, and they cannot hold a token without reading our page first. Our
+  pages send `Referrer-Policy: same-origin`, which keeps our own form posts'
+  `Origin` real (under `no-referrer` a browser sends `Origin: null`).
 - Every response gets a strict CSP (no inline script or style), nosniff and
   frame-ancestors 'none'; pages are not cached.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlencode
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from starlette.requests import cookie_parser
 
-__all__ = ["CSRF_COOKIE", "TOKEN_COOKIE", "Guard", "parse_form"]
+__all__ = ["CSRF_COOKIE", "MIN_SESSION", "TOKEN_COOKIE", "Guard", "csrf_token", "parse_form"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,6 +51,8 @@ CSRF_COOKIE = "ccorpus_csrf"
 TOKEN_COOKIE = "ccorpus_token"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MIN_SESSION = 32  # characters of the session cookie; secrets.token_urlsafe(32) gives 43
+DEFAULT_PORTS = {"http": 80, "https": 443}
 HEADERS = [
     (
         b"content-security-policy",
@@ -42,7 +61,7 @@ HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -52,6 +71,12 @@ COOKIE_FLAGS = "Path=/; HttpOnly; SameSite=Lax"  # Lax: a link from a chat still
 def parse_form(body: bytes) -> dict[str, list[str]]:
     """An urlencoded body as lists of values (bad UTF-8 is replaced, not raised)."""
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def csrf_token(secret: bytes, session: str) -> str:
+    """The form token of a session: only a holder of `secret` can compute it."""
+    digest = hmac.new(secret, b"ccorpus-csrf\0" + session.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _same(given: str | None, expected: str | None) -> bool:
@@ -64,12 +89,19 @@ class Guard:
     """Wraps the review app; see the module docstring for what it enforces."""
 
     def __init__(
-        self, app: ASGIApp, *, token: str | None, loopback: bool, max_body: int = 1_000_000
+        self,
+        app: ASGIApp,
+        *,
+        token: str | None,
+        loopback: bool,
+        max_body: int = 1_000_000,
+        secret: bytes | None = None,
     ) -> None:
         self.app = app
         self.token = token
         self.loopback = loopback
         self.max_body = max_body
+        self.secret = secret or secrets.token_bytes(32)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,11 +113,19 @@ class Guard:
         cookies = cookie_parser(headers.get("cookie", ""))
         if not await self._allowed(scope, headers, cookies, send):
             return
+        write = scope["method"] not in SAFE_METHODS
+        if write and not _own_origin(scope, headers):
+            await _plain(
+                send, 403, "This write did not come from this server's own page (Origin check)."
+            )
+            return
         body = await self._body(headers, receive, send)
         if body is None:
             return
-        csrf = cookies.get(CSRF_COOKIE, "")
-        if scope["method"] not in SAFE_METHODS and not _same(_sent_csrf(headers, body), csrf):
+        session = cookies.get(CSRF_COOKIE, "")
+        valid_session = len(session) >= MIN_SESSION
+        expected = csrf_token(self.secret, session) if valid_session else None
+        if write and not _same(_sent_csrf(headers, body), expected):
             await _plain(
                 send,
                 403,
@@ -94,10 +134,10 @@ class Guard:
             )
             return
         set_cookies: list[bytes] = []
-        if len(csrf) < 32:
-            csrf = secrets.token_urlsafe(32)
-            set_cookies.append(f"{CSRF_COOKIE}={csrf}; {COOKIE_FLAGS}".encode())
-        scope.setdefault("state", {})["csrf"] = csrf
+        if not valid_session:
+            session = secrets.token_urlsafe(32)
+            set_cookies.append(f"{CSRF_COOKIE}={session}; {COOKIE_FLAGS}".encode())
+        scope.setdefault("state", {})["csrf"] = csrf_token(self.secret, session)
         delivered = False
 
         async def replay() -> Message:
@@ -171,6 +211,30 @@ def _sent_csrf(headers: dict[str, str], body: bytes) -> str | None:
     if sent is None and headers.get("content-type", "").startswith(FORM_TYPE):
         sent = (parse_form(body).get("csrf") or [""])[0]
     return sent
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin or URL, default ports filled in; None if unusable."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def _own_origin(scope: Scope, headers: dict[str, str]) -> bool:
+    """False when a write's Origin (else Referer) is not exactly this server's origin."""
+    sent = headers.get("origin")
+    if sent is None:
+        sent = headers.get("referer")
+    if sent is None:
+        return True  # no browser omits both on a cross-origin POST; the token still applies
+    ours = _origin(f"{scope.get('scheme', 'http')}://{headers.get('host', '')}")
+    return ours is not None and _origin(sent) == ours
 
 
 def _hostname(host: str) -> str:

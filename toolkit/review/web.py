@@ -25,15 +25,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from toolkit.errors import ConfigError, InputError
+from toolkit.packaged import data_path
 from toolkit.review import display
 from toolkit.review.errors import ItemNotFound, StaleWrite
 from toolkit.review.filters import Filters
+from toolkit.review.reasons import DEFAULT_REASONS, load_reasons
 from toolkit.review.security import Guard, parse_form
 from toolkit.review.store import ReviewStore, check_reviewer
 
-__all__ = ["ReviewSettings", "create_app", "is_loopback"]
+__all__ = ["DEFAULT_GUIDELINES", "ReviewSettings", "create_app", "is_loopback", "review_settings"]
 
 HERE = Path(__file__).parent
+DEFAULT_GUIDELINES = data_path("stories", "guidelines.md")  # shipped; never the cwd's
 REVIEWER_COOKIE = "ccorpus_reviewer"
 PAGE_SIZE = 100
 SAVED = {"accepted": "accepted", "rejected": "rejected", "needs-edit": "needs edit", "edit": "edit"}
@@ -62,6 +65,33 @@ class ReviewSettings:
     constitution: Path | None = None
     guidelines: Path | None = None
     max_body: int = 1_000_000
+
+
+def review_settings(
+    db: Path,
+    *,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    reviewer: str | None = None,
+    constitution: Path | None = None,
+    guidelines: Path | None = None,
+    reasons: Path | None = None,
+) -> ReviewSettings:
+    """The settings `ccorpus review serve` runs with: given files checked up front,
+    reasons and guidelines defaulting to the shipped ones (never the cwd's)."""
+    if guidelines is not None and not guidelines.is_file():
+        raise InputError(f"--guidelines {guidelines}: no such file")
+    if constitution is not None and not constitution.is_file():
+        raise InputError(f"--constitution {constitution}: no such file")
+    return ReviewSettings(
+        db=db,
+        reasons=load_reasons(reasons or DEFAULT_REASONS),
+        host=host,
+        token=token,
+        reviewer=reviewer,
+        constitution=constitution,
+        guidelines=guidelines or DEFAULT_GUIDELINES,
+    )
 
 
 def create_app(settings: ReviewSettings) -> Guard:
