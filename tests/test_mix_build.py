@@ -20,7 +20,7 @@ from toolkit.mix.tokens import DEFAULT_TOKENIZER_NAME
 
 def _rows(out: Path, split: str = "*") -> list[dict[str, Any]]:
     rows = []
-    for shard in sorted(out.glob(f"{split}/part-*.jsonl.zst")):
+    for shard in sorted(out.glob(f"jsonl/{split}/part-*.jsonl.zst")):
         data = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
         rows += [json.loads(line) for line in data.splitlines()]
     return rows
@@ -146,7 +146,7 @@ def test_redistribute_and_scale_policies(tmp_path: Path, tok: str) -> None:
 
 
 def test_rebuild_is_byte_identical(tmp_path: Path, tok: str) -> None:
-    spec = _three_sources(tmp_path, tok, validation_fraction=0.1, formats=["jsonl.zst", "parquet"])
+    spec = _three_sources(tmp_path, tok, validation_fraction=0.1)  # both formats by default
     build_mix(spec, tmp_path / "a", quiet=True)
     build_mix(spec, tmp_path / "b", quiet=True)
     build_mix(spec, tmp_path / "a", quiet=True)  # again in place, now from the token cache
@@ -154,7 +154,9 @@ def test_rebuild_is_byte_identical(tmp_path: Path, tok: str) -> None:
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
     assert files_a == files_b
     shown = [f for f in files_a if not f.parts[0].startswith(".")]
-    assert Path("manifest.json") in shown and Path("train/part-00000.parquet") in shown
+    assert Path("manifest.json") in shown and Path("README.md") in shown
+    assert Path("parquet/train/part-00000.parquet") in shown
+    assert Path("jsonl/validation/part-00000.jsonl.zst") in shown
     for name in shown:
         if (tmp_path / "a" / name).is_file():
             assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
@@ -197,9 +199,11 @@ def test_duplicate_ids_across_sources_are_dropped_once(tmp_path: Path, tok: str)
 def test_shard_tokens_bounds_each_shard(tmp_path: Path, tok: str) -> None:
     spec = _three_sources(tmp_path, tok, shard_tokens=1000)
     manifest = build_mix(spec, tmp_path / "out", quiet=True)
-    assert len(manifest["shards"]) >= 8
+    assert len(manifest["shards"]) >= 16  # the same shards in each of the two formats
     assert all(0 < s["tokens"] <= 1000 for s in manifest["shards"])
-    assert sum(s["tokens"] for s in manifest["shards"]) == manifest["tokens"]["realised"]
+    for fmt in ("jsonl.zst", "parquet"):
+        tokens = sum(s["tokens"] for s in manifest["shards"] if s["format"] == fmt)
+        assert tokens == manifest["tokens"]["realised"]
 
 
 def test_rebuild_removes_stale_shards_and_refuses_foreign_directories(
@@ -207,10 +211,21 @@ def test_rebuild_removes_stale_shards_and_refuses_foreign_directories(
 ) -> None:
     spec = _three_sources(tmp_path, tok, shard_documents=50)
     build_mix(spec, tmp_path / "out", quiet=True)
-    assert (tmp_path / "out/train/part-00005.jsonl.zst").exists()
-    spec.write_text(spec.read_text().replace("shard_documents = 50", "shard_documents = 500"))
+    assert (tmp_path / "out/jsonl/train/part-00005.jsonl.zst").exists()
+    assert (tmp_path / "out/parquet/train/part-00005.parquet").exists()
+    (tmp_path / "out/train").mkdir()  # a ccorpus-mix/1 layout: both formats per split folder
+    (tmp_path / "out/train/part-00000.parquet").write_bytes(b"old")
+    settings = spec.read_text().replace("shard_documents = 50", "shard_documents = 500")
+    spec.write_text('formats = ["jsonl.zst"]\n' + settings)
     build_mix(spec, tmp_path / "out", quiet=True)
-    assert sorted(p.name for p in (tmp_path / "out/train").iterdir()) == ["part-00000.jsonl.zst"]
+    left = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*"))
+    assert [p for p in left if not p.startswith(".")] == [
+        "README.md",
+        "jsonl",
+        "jsonl/train",
+        "jsonl/train/part-00000.jsonl.zst",
+        "manifest.json",
+    ]
     (tmp_path / "other").mkdir()
     (tmp_path / "other/notes.txt").write_text("mine")
     with pytest.raises(InputError, match=r"notes\.txt"):
@@ -233,7 +248,10 @@ def test_data_card_has_chart_counts_and_contamination(tmp_path: Path, tok: str) 
     spec = _three_sources(tmp_path, tok, contamination_report="contamination.json", name="demo")
     manifest = build_mix(spec, tmp_path / "out", quiet=True)
     card = (tmp_path / "out/README.md").read_text()
-    assert card.startswith("# demo: a ccorpus training mix")
+    assert card.startswith("---\npretty_name: demo\n")
+    assert "\n---\n\n# demo: a ccorpus training mix\n" in card
+    # no validation fraction: the card's config lists the one split that has files
+    assert "    path: parquet/train/*.parquet\n" in card and "validation/*" not in card
     assert "<svg" in card and "</svg>" in card and card.count("<rect") == 2 + 2 * 3
     assert f"{manifest['tokens']['realised']:,} tokens (8,000 requested)" in card
     assert "| stories | `in/stories` | 50.0% |" in card

@@ -43,6 +43,16 @@ def test_valid_spec_fills_defaults_and_resolves_paths_against_the_spec(
     assert spec.fill == "none" and spec.validation_fraction == 0.0
     assert spec.shard_documents == 10_000 and spec.shard_tokens is None
     assert spec.name == "mix"
+    assert spec.license is None and spec.language == ()
+
+
+def test_both_formats_by_default_and_card_metadata_when_stated(
+    tmp_path: Path, corpus: Path
+) -> None:
+    assert load_spec(_spec(tmp_path)).formats == ("jsonl.zst", "parquet")
+    spec = load_spec(_spec(tmp_path, formats=["parquet"], license="cc-by-4.0", language=["en"]))
+    assert spec.formats == ("parquet",)
+    assert spec.to_dict()["license"] == "cc-by-4.0" and spec.to_dict()["language"] == ["en"]
 
 
 def test_min_quality_accepts_a_number_or_a_table(tmp_path: Path, corpus: Path) -> None:
@@ -109,6 +119,9 @@ def test_source_without_path_key(tmp_path: Path) -> None:
         ({"max_epochs": 0.5}, "max_epochs: expected a number >= 1"),
         ({"shard_documents": 5, "shard_tokens": 5}, "give shard_documents or shard_tokens"),
         ({"seed": "x"}, "seed: expected an integer, got 'x'"),
+        ({"license": ""}, "license: expected a license id for the data card"),
+        ({"language": "en"}, "language: expected a list of language codes"),
+        ({"language": ["en", "en"]}, "language: expected a list of language codes"),
     ],
 )
 def test_bad_values_say_what_was_expected(

@@ -38,6 +38,11 @@ def _composition(report: dict[str, Any]) -> None:
     for kind, by_split in report["kinds"].items():
         train, valid = by_split["train"]["tokens"], by_split["validation"]["tokens"]
         say(f"{kind:<16} {train:>12,} {valid:>18,}")
+    say(f"{'format':<16} {'folder':<24} {'shards':>7} {'documents':>10}")
+    for fmt, folders in report["layout"].items():
+        for where in folders.values():
+            folder, shards, documents = where["folder"] + "/", where["shards"], where["documents"]
+            say(f"{fmt:<16} {folder:<24} {shards:>7,} {documents:>10,}")
 
 
 def _notes(notes: list[str]) -> None:
@@ -103,7 +108,7 @@ def verify(
 
 @app.command()
 def inspect(directory: MixDirArg, as_json: JsonOption = False) -> None:
-    """Show a mix's composition per source, kind and split: tokens, shares, epochs."""
+    """Show a mix's composition per source, kind and split, and its folders per format."""
     report = inspect_mix(directory)
     if as_json:
         emit_json(report)

@@ -1,8 +1,10 @@
 """Training mixes: sources blended by token share into shuffled, verifiable shards.
 
-`load_spec` reads a TOML mix spec, `build_mix` writes shards, `manifest.json`
-and a README data card, `verify_mix` re-checks a built mix and `inspect_mix`
-reports its composition. `TokenCounter` counts tokens with any Hugging Face
+`load_spec` reads a TOML mix spec, `build_mix` writes shards (one folder per
+format, one subfolder per split: `parquet/train/`, `jsonl/train/`),
+`manifest.json` and a README data card with a Hugging Face YAML header,
+`verify_mix` re-checks a built mix and `inspect_mix` reports its composition
+and layout. `TokenCounter` counts tokens with any Hugging Face
 `tokenizer.json`.
 """
 

@@ -19,21 +19,35 @@ from typing import Any
 
 from toolkit import __version__
 from toolkit.errors import InputError
-from toolkit.io import atomic_write
+from toolkit.io import atomic_write, remove_stale_temps
 from toolkit.mix.card import render_card
 from toolkit.mix.plan import Occurrence, allocate, order, sample_source
 from toolkit.mix.select import SourceStats, Staging, select_sources
-from toolkit.mix.shards import shard_name, write_shard
+from toolkit.mix.shards import FOLDER, shard_folder, shard_name, write_shard
 from toolkit.mix.spec import MixSpec, load_spec
 from toolkit.mix.tokens import TokenCounter
 from toolkit.progress import progress
 
-__all__ = ["MANIFEST", "MANIFEST_FORMAT", "SPLITS", "build_mix", "spec_hash"]
+__all__ = [
+    "DATA_DIRS",
+    "MANIFEST",
+    "MANIFEST_FORMAT",
+    "SPLITS",
+    "Layout",
+    "build_mix",
+    "layout_of",
+    "spec_hash",
+]
 
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "ccorpus-mix/1"
+MANIFEST_FORMAT = "ccorpus-mix/2"  # /1 kept both formats together in one folder per split
 SPLITS = ("train", "validation")
-_OWNED = {MANIFEST, "README.md", *SPLITS}
+# Where shards live: one folder per format, and the per-split folders of a
+# ccorpus-mix/1 directory, which a rebuild replaces.
+DATA_DIRS = (*FOLDER.values(), *SPLITS)
+_OWNED = {MANIFEST, "README.md", *DATA_DIRS}
+
+Layout = dict[str, dict[str, str]]
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -55,6 +69,7 @@ def _prepare(out: Path) -> None:
         )
     for leftover in out.glob(".staging-*"):  # from a build that was killed
         shutil.rmtree(leftover, ignore_errors=True)
+    remove_stale_temps(out)  # `.manifest.json.PID.tmp` and shards' of a killed build
 
 
 def _chunks(items: list[Occurrence], spec: MixSpec) -> Iterator[list[Occurrence]]:
@@ -123,12 +138,28 @@ def _write_shards(
 
 
 def _remove_stale(out: Path, entries: list[dict[str, Any]]) -> None:
+    """Delete shards this build did not write (fewer shards, a dropped format, the /1 layout)."""
     written = {e["path"] for e in entries}
-    for split in SPLITS:
-        if (out / split).is_dir():
-            for file in (out / split).iterdir():
-                if file.is_file() and f"{split}/{file.name}" not in written:
-                    file.unlink()
+    for name in DATA_DIRS:
+        top = out / name
+        if not top.is_dir():
+            continue
+        for file in sorted(top.rglob("*")):
+            if file.is_file() and file.relative_to(out).as_posix() not in written:
+                file.unlink()
+        folders = sorted((d for d in top.rglob("*") if d.is_dir()), reverse=True)
+        for folder in [*folders, top]:
+            if not any(folder.iterdir()):
+                folder.rmdir()
+
+
+def layout_of(formats: list[str] | tuple[str, ...], entries: list[dict[str, Any]]) -> Layout:
+    """Format -> split -> folder, for every split that has shards."""
+    filled = {(e["format"], e["split"]) for e in entries}
+    return {
+        fmt: {split: shard_folder(fmt, split) for split in SPLITS if (fmt, split) in filled}
+        for fmt in formats
+    }
 
 
 def _contamination(spec: MixSpec) -> dict[str, Any] | None:
@@ -230,6 +261,7 @@ def build_mix(
         "versions": {k: dict(sorted(v.items())) for k, v in sorted(tally.versions.items())},
         "notes": notes,
         "contamination": contamination,
+        "layout": layout_of(spec.formats, entries),
         "shards": entries,
     }
     with atomic_write(out / "README.md") as handle:

@@ -1,7 +1,11 @@
 """The mix's README.md data card, rendered from the manifest alone.
 
 Everything on the card comes from the manifest, so the card is as reproducible
-as the manifest and never says something the manifest does not. The chart is
+as the manifest and never says something the manifest does not. It opens with
+Hugging Face dataset-card YAML: a `configs` entry whose `data_files` globs
+point `load_dataset(<mix dir>)` at one format's folders (datasets picks one
+builder for all of a card's configs, so only one format is declared), the
+column types, and only the license and languages the spec states. The chart is
 hand-written inline SVG (requested versus realised share per source), so it
 shows on any Markdown viewer without a plotting dependency.
 """
@@ -12,7 +16,12 @@ import json
 from html import escape
 from typing import Any
 
-__all__ = ["composition_svg", "render_card"]
+import pyarrow as pa  # type: ignore[import-untyped]
+import yaml
+
+from toolkit.mix.shards import ARROW_SCHEMA, SUFFIX, default_format
+
+__all__ = ["card_metadata", "composition_svg", "render_card", "size_category"]
 
 _BAR_WIDTH = 360
 _LABEL_WIDTH = 150
@@ -31,6 +40,107 @@ KNOWN_LIMITS = (
     "The validation split is chosen by a hash of the document id, so its size is close to, "
     "not exactly, the requested fraction, most visibly in small mixes.",
 )
+
+
+# The Hugging Face Hub's size_categories, by number of rows.
+_SIZE_CATEGORIES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+    (10_000_000_000, "1B<n<10B"),
+    (100_000_000_000, "10B<n<100B"),
+    (1_000_000_000_000, "100B<n<1T"),
+)
+
+
+def size_category(rows: int) -> str:
+    """The Hub's size category for a dataset of `rows` rows."""
+    return next((name for limit, name in _SIZE_CATEGORIES if rows < limit), "n>1T")
+
+
+def _features() -> list[dict[str, str]]:
+    """The shard columns as `datasets` YAML features (strings and lists of strings)."""
+    features = []
+    for field in ARROW_SCHEMA:
+        if pa.types.is_list(field.type):
+            features.append({"name": field.name, "list": str(field.type.value_type)})
+        else:
+            features.append({"name": field.name, "dtype": str(field.type)})
+    return features
+
+
+def card_metadata(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The card's YAML front matter as data: what `datasets` and the Hub read."""
+    spec = manifest["spec"]
+    fmt = default_format(spec["formats"])
+    data_files = [
+        {"split": split, "path": f"{folder}/*{SUFFIX[fmt]}"}
+        for split, folder in manifest["layout"][fmt].items()
+    ]
+    metadata: dict[str, Any] = {"pretty_name": spec["name"]}
+    if spec["license"]:
+        metadata["license"] = spec["license"]
+    if spec["language"]:
+        metadata["language"] = list(spec["language"])
+    rows = sum(split["documents"] for split in manifest["splits"].values())
+    metadata |= {
+        "task_categories": ["text-generation"],
+        "size_categories": [size_category(rows)],
+        "configs": [{"config_name": "default", "default": True, "data_files": data_files}],
+        "dataset_info": {"config_name": "default", "features": _features()},
+    }
+    return metadata
+
+
+def _front_matter(manifest: dict[str, Any]) -> list[str]:
+    text = yaml.safe_dump(card_metadata(manifest), sort_keys=False, allow_unicode=True)
+    return ["---", text.rstrip("\n"), "---", ""]
+
+
+def _loading(manifest: dict[str, Any]) -> list[str]:
+    """Where each format's shards are and how common loaders read a folder of them."""
+    layout = manifest["layout"]
+    fmt = default_format(manifest["spec"]["formats"])
+    lines = [
+        "One folder per format, one subfolder per split; every file in a folder has "
+        "the same format and columns:",
+        "",
+    ]
+    for shard_format, folders in layout.items():
+        for split, folder in folders.items():
+            count = sum(
+                1 for e in manifest["shards"] if e["format"] == shard_format and e["split"] == split
+            )
+            lines.append(f"- `{folder}/`: {count} {shard_format} shard(s), {split} split")
+    lines += [
+        "",
+        f"`load_dataset(<this folder>)` reads the {fmt} shards (the card's `default` config)."
+        + (
+            " The JSONL shards are not a second config, because `datasets` reads all of a "
+            "card's configs with one builder."
+            if len(layout) > 1
+            else ""
+        ),
+        "Each format's folder also loads alone (paths relative to this folder):",
+        "",
+        "```python",
+    ]
+    if "parquet" in layout:
+        lines += [
+            'load_dataset("parquet", data_dir="parquet")  # splits from the folder names',
+            'pyarrow.dataset.dataset("parquet/train")',
+            "duckdb.sql(\"SELECT * FROM read_parquet('parquet/train/*.parquet')\")",
+        ]
+    if "jsonl.zst" in layout:
+        lines += [
+            'load_dataset("json", data_dir="jsonl")  # zstd, read through `zstandard`',
+            "duckdb.sql(\"SELECT * FROM read_json('jsonl/train/*.jsonl.zst')\")",
+        ]
+    return [*lines, "```"]
 
 
 def _cell(value: Any) -> str:
@@ -162,6 +272,7 @@ def render_card(manifest: dict[str, Any]) -> str:
     kind_header = ["kind", "train documents", "train tokens"]
     kind_header += ["validation documents", "validation tokens"]
     lines = [
+        *_front_matter(manifest),
         f"# {spec['name']}: a ccorpus training mix",
         "",
         f"{tokens['realised']:,} tokens ({tokens['requested']:,} requested) in "
@@ -195,6 +306,10 @@ def render_card(manifest: dict[str, Any]) -> str:
         f"{', '.join(spec['formats'])} with columns text, id, source, kind, principle_ids, "
         "backend, model, template, template_version, constitution_version.",
         *_filters(manifest),
+        "",
+        "## Files and loading",
+        "",
+        *_loading(manifest),
         "",
         "## Versions present",
         "",

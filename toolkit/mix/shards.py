@@ -2,7 +2,10 @@
 
 Training loaders want a `text` column and flat metadata, not the nested
 `Document`, so both formats hold the same flat rows in the same order and the
-same shard boundaries (`part-00000.jsonl.zst` pairs with `part-00000.parquet`).
+same shard boundaries (`jsonl/train/part-00000.jsonl.zst` pairs with
+`parquet/train/part-00000.parquet`). Each format has its own folder, one
+subfolder per split (`FORMAT/SPLIT/`, the layout of the Hugging Face Hub's
+Parquet exports), so a loader pointed at a folder finds one format only.
 Every shard is written through `atomic_write`, and its bytes depend only on
 its rows: no timestamps, fixed compression settings.
 """
@@ -22,13 +25,25 @@ from toolkit.document import Document
 from toolkit.errors import InputError
 from toolkit.io import atomic_write
 
-__all__ = ["COLUMNS", "SUFFIX", "read_shard", "shard_name", "to_row", "write_shard"]
+__all__ = [
+    "ARROW_SCHEMA",
+    "COLUMNS",
+    "FOLDER",
+    "SUFFIX",
+    "default_format",
+    "read_shard",
+    "shard_folder",
+    "shard_name",
+    "to_row",
+    "write_shard",
+]
 
 PROVENANCE_COLUMNS = ("backend", "model", "template", "template_version", "constitution_version")
 COLUMNS = ("text", "id", "source", "kind", "principle_ids", *PROVENANCE_COLUMNS)
 SUFFIX = {"jsonl.zst": ".jsonl.zst", "parquet": ".parquet"}
+FOLDER = {"jsonl.zst": "jsonl", "parquet": "parquet"}
 
-_SCHEMA = pa.schema(
+ARROW_SCHEMA = pa.schema(
     [
         ("text", pa.string()),
         ("id", pa.string()),
@@ -54,9 +69,19 @@ def to_row(doc: Document, source: str) -> dict[str, Any]:
     }
 
 
+def default_format(formats: list[str] | tuple[str, ...]) -> str:
+    """The format a folder-level loader should read: Parquet (typed columns) when written."""
+    return "parquet" if "parquet" in formats else formats[0]
+
+
+def shard_folder(fmt: str, split: str) -> str:
+    """Folder of one format's shards of one split, relative to the mix directory."""
+    return f"{FOLDER[fmt]}/{split}"
+
+
 def shard_name(split: str, index: int, fmt: str) -> str:
     """Path of a shard relative to the mix directory."""
-    return f"{split}/part-{index:05d}{SUFFIX[fmt]}"
+    return f"{shard_folder(fmt, split)}/part-{index:05d}{SUFFIX[fmt]}"
 
 
 def write_shard(path: Path, fmt: str, rows: list[dict[str, Any]]) -> None:
@@ -67,7 +92,7 @@ def write_shard(path: Path, fmt: str, rows: list[dict[str, Any]]) -> None:
             for line in lines:
                 out.write(line.encode())
     elif fmt == "parquet":
-        table = pa.Table.from_pylist(rows, schema=_SCHEMA)
+        table = pa.Table.from_pylist(rows, schema=ARROW_SCHEMA)
         with atomic_write(path, compress=False) as out:
             pq.write_table(table, out, compression="zstd", row_group_size=_ROW_GROUP)
     else:

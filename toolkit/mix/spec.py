@@ -30,11 +30,13 @@ _TOP_KEYS = {
     "max_epochs": "a number >= 1 (the default epoch cap of every source)",
     "fill": f"one of {', '.join(FILL_POLICIES)}",
     "validation_fraction": "a number in [0, 1)",
-    "formats": f"a non-empty list drawn from {', '.join(FORMATS)}",
+    "formats": f"a non-empty list drawn from {', '.join(FORMATS)} (default: both)",
     "shard_documents": "a positive integer (documents per shard)",
     "shard_tokens": "a positive integer (tokens per shard)",
     "tokenizer": "a path to a Hugging Face tokenizer.json",
     "contamination_report": "a path to a contamination report JSON",
+    "license": "a license id for the data card, e.g. 'cc-by-4.0' (default: none stated)",
+    "language": "a list of language codes for the data card, e.g. ['en'] (default: none stated)",
     "sources": "a table of source tables",
 }
 _SOURCE_KEYS = {
@@ -86,11 +88,13 @@ class MixSpec:
     sources: tuple[SourceSpec, ...]
     fill: str = "none"
     validation_fraction: float = 0.0
-    formats: tuple[str, ...] = ("jsonl.zst",)
+    formats: tuple[str, ...] = FORMATS
     shard_documents: int | None = None
     shard_tokens: int | None = None
     tokenizer: str | None = None
     contamination_report: str | None = None
+    license: str | None = None
+    language: tuple[str, ...] = ()
 
     def resolve(self, path: str) -> Path:
         """Relative paths in a spec are relative to the spec file's directory."""
@@ -109,6 +113,8 @@ class MixSpec:
             "shard_tokens": self.shard_tokens,
             "tokenizer": self.tokenizer,
             "contamination_report": self.contamination_report,
+            "license": self.license,
+            "language": list(self.language),
             "sources": {s.name: s.to_dict() for s in self.sources},
         }
 
@@ -170,9 +176,12 @@ def parse_spec(data: dict[str, Any], file: Path) -> MixSpec:
             f"{file}: sources.*.share: expected positive shares summing to 1 (within "
             f"{SHARE_TOLERANCE:g}), got {listed} (sum {sum(shares):.6g})"
         )
-    formats = top.strings("formats", FORMATS) if "formats" in data else ("jsonl.zst",)
+    formats = top.strings("formats", FORMATS) if "formats" in data else FORMATS
     if not formats or len(set(formats)) != len(formats):
         top.expect("formats", list(formats))
+    language = top.strings("language")
+    if len(set(language)) != len(language):
+        top.expect("language", list(language))
     if "shard_documents" in data and "shard_tokens" in data:
         top.fail("shard_tokens", "give shard_documents or shard_tokens, not both")
     fill = top.string("fill", "none")
@@ -199,6 +208,8 @@ def parse_spec(data: dict[str, Any], file: Path) -> MixSpec:
         shard_tokens=shard_tokens,
         tokenizer=tokenizer,
         contamination_report=top.string("contamination_report"),
+        license=top.string("license"),
+        language=language,
     )
 
 

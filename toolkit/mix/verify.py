@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.errors import CheckFailed, InputError
-from toolkit.mix.build import MANIFEST, MANIFEST_FORMAT, SPLITS, spec_hash
+from toolkit.mix.build import DATA_DIRS, MANIFEST, MANIFEST_FORMAT, SPLITS, layout_of, spec_hash
 from toolkit.mix.card import render_card
 from toolkit.mix.plan import in_validation
-from toolkit.mix.shards import COLUMNS, read_shard
+from toolkit.mix.shards import COLUMNS, SUFFIX, read_shard, shard_folder
 from toolkit.mix.tokens import DEFAULT_TOKENIZER_NAME, TokenCounter, default_tokenizer_path
 from toolkit.mix.tokens import sha256_file as _sha256_file
 from toolkit.progress import progress
@@ -35,6 +35,12 @@ def load_manifest(directory: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckFailed(f"{path}: not valid JSON ({err})") from None
+    if isinstance(data, dict) and data.get("format") == "ccorpus-mix/1":
+        raise CheckFailed(
+            f"{path}: format 'ccorpus-mix/1' (both formats in one folder per split) is the "
+            f"layout of an older ccorpus; rebuild the mix with `ccorpus mix build` to get "
+            f"{MANIFEST_FORMAT!r} (one folder per format)"
+        )
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise CheckFailed(f"{path}: format is not {MANIFEST_FORMAT!r}")
     return data
@@ -73,6 +79,12 @@ def _check_shard(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Problems with one shard, and its rows (empty when unreadable)."""
     path = entry["path"]
+    folder = shard_folder(entry["format"], entry["split"])
+    if not (path.startswith(f"{folder}/") and path.endswith(SUFFIX[entry["format"]])):
+        where = f"{folder}/*{SUFFIX[entry['format']]}"
+        return [
+            f"{path}: not where the layout puts {entry['split']} {entry['format']} ({where})"
+        ], []
     file = root / path
     if not file.is_file():
         return [f"{path}: missing"], []
@@ -147,12 +159,14 @@ def _verify(
                         f"{fmt} shards: source {name} {split} holds {found} tokens, "
                         f"manifest says {expected}"
                     )
+    if manifest["layout"] != layout_of(manifest["spec"]["formats"], manifest["shards"]):
+        problems.append(f"{MANIFEST}: layout does not match the shards it lists")
     listed = {entry["path"] for entry in manifest["shards"]}
-    for split in SPLITS:
-        if (root / split).is_dir():
-            for file in sorted((root / split).iterdir()):
-                if f"{split}/{file.name}" not in listed and not file.name.startswith("."):
-                    problems.append(f"{split}/{file.name}: not listed in the manifest")
+    for name in DATA_DIRS:
+        for file in sorted((root / name).rglob("*")):
+            relative = file.relative_to(root).as_posix()
+            if file.is_file() and relative not in listed and not file.name.startswith("."):
+                problems.append(f"{relative}: not listed in the manifest")
     card = root / "README.md"
     if not card.is_file() or card.read_text(encoding="utf-8") != render_card(manifest):
         problems.append("README.md: missing or not the card the manifest renders")
@@ -213,5 +227,21 @@ def _composition(directory: str, manifest: dict[str, Any]) -> dict[str, Any]:
         "kinds": manifest["kinds"],
         "shards": len(manifest["shards"]),
         "formats": manifest["spec"]["formats"],
+        "layout": _layout(manifest),
         "notes": manifest["notes"],
     }
+
+
+def _layout(manifest: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Format -> split -> its folder and how many shards and documents it holds."""
+    layout: dict[str, dict[str, dict[str, Any]]] = {}
+    for fmt, folders in manifest["layout"].items():
+        layout[fmt] = {}
+        for split, folder in folders.items():
+            entries = [e for e in manifest["shards"] if e["format"] == fmt and e["split"] == split]
+            layout[fmt][split] = {
+                "folder": folder,
+                "shards": len(entries),
+                "documents": sum(e["documents"] for e in entries),
+            }
+    return layout
