@@ -23,7 +23,6 @@ else generated items.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import string
@@ -35,7 +34,6 @@ from typing import Any
 
 import faiss
 
-from bench import embedding_paths
 from toolkit.contamination import CheckOptions, EvalItem, NgramIndex, check_contamination
 from toolkit.contamination.semantic import SemanticCheck
 from toolkit.contamination.windows import window_sizes, windows
@@ -43,12 +41,7 @@ from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.embeddings import embed, embedder_info
 from toolkit.io import write_documents
-from toolkit.static_embeddings import (
-    MODEL_DIR_ENV,
-    STATIC_MODEL,
-    load_static_model,
-    static_embedder,
-)
+from toolkit.static_embeddings import load_static_model, static_embedder, static_model_name
 
 DATA = Path("/work/shared/data")
 EVALS = {
@@ -287,7 +280,7 @@ def _candidates(
         start = time.process_time()
         checks[minilm].add(docs, "corpus")
         seconds[minilm] = time.process_time() - start
-    static = EmbeddingCache(tmp / "m2v", STATIC_MODEL, embedder=static_embedder(STATIC_WORK))
+    static = EmbeddingCache(tmp / "m2v", static_model_name(), embedder=static_embedder())
     with EmbeddingCache(tmp / "minilm") as cache, static:
         checks["model2vec sentences"] = SemanticCheck(items, cache, top_k=top_k, retrieval=static)
         start = time.process_time()
@@ -356,9 +349,6 @@ def _every_window(
     return len(texts), seconds, found
 
 
-STATIC_WORK = embedding_paths.WORK  # the distilled retrieval model, kept between runs
-
-
 def main(per_kind: int = 20, clean: int = 6000, speed_docs: int = 20_000) -> None:
     rng = random.Random(13)
     items = _items(rng)
@@ -373,8 +363,7 @@ def main(per_kind: int = 20, clean: int = 6000, speed_docs: int = 20_000) -> Non
     others = [i for i in range(len(items)) if i not in set(canaried)]
     sample = [items[i] for i in canaried + rng.sample(others, per_kind * 2)]
     embed(["warm up the model"])  # load once, outside the timings
-    os.environ.setdefault(MODEL_DIR_ENV, str(STATIC_WORK))
-    load_static_model(STATIC_WORK)  # distilled once (cached under out/bench), outside timings
+    load_static_model(quiet=False)  # distilled once per machine (see its notice), outside timings
     canary_ids = {doc for cases in planted.values() for doc, _ in cases}
     windows_n, naive_s, naive = _every_window(sample, docs, canary_ids, rng)
     with tempfile.TemporaryDirectory() as tmp:

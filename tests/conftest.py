@@ -15,7 +15,8 @@ _SECRET_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL
 
 @pytest.fixture(autouse=True, scope="session")
 def _one_static_model(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Distil the static retrieval model once per session, not once per test's cache."""
+    """Distil the static retrieval model once per session, into a temporary folder
+    rather than the user's cache (`CCORPUS_STATIC_MODEL_DIR` overrides it)."""
     os.environ["CCORPUS_STATIC_MODEL_DIR"] = str(tmp_path_factory.mktemp("static-model"))
 
 

@@ -113,3 +113,32 @@ def test_embedder_returning_wrong_rows_is_a_clear_error(tmp_path: Path) -> None:
         pytest.raises(InputError, match="expected 2 rows"),
     ):
         cache.get_or_embed(None, ["a", "b"])
+
+
+class _FakeMiniLM:
+    def encode(self, texts: Sequence[str], **_: object) -> npt.NDArray[np.float32]:
+        return np.tile(np.eye(1, 4, dtype=np.float32), (len(texts), 1))
+
+
+def test_the_bundled_model_loads_under_its_own_bar_before_the_embedding_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Loading MiniLM (importing torch first) takes seconds: it is not hidden inside
+    the first batch of an "embedding 0/1" bar."""
+    from toolkit import embeddings
+
+    monkeypatch.setenv(embeddings.PRECISION_ENV, "fp32")
+    monkeypatch.setenv(embeddings.DEVICE_ENV, "cpu")
+    monkeypatch.setattr(embeddings, "_LOADED", {})
+    monkeypatch.setattr(embeddings, "_load", lambda device: _FakeMiniLM())
+    with EmbeddingCache(tmp_path / "cache", quiet=False) as cache:
+        cache.get_or_embed(None, ["one text"])
+        err = capfd.readouterr().err
+        assert "loading the MiniLM embedding model (cpu)" in err
+        assert err.index("loading the MiniLM") < err.index("1/1")
+        cache.get_or_embed(None, ["another text"])  # loaded once per process
+        assert "loading" not in capfd.readouterr().err
+    with EmbeddingCache(tmp_path / "quiet") as quiet:
+        monkeypatch.setattr(embeddings, "_LOADED", {})
+        quiet.get_or_embed(None, ["one text"])
+        assert capfd.readouterr().err == ""

@@ -74,6 +74,12 @@ def _default_embedder(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     return embed(texts)
 
 
+def _prepare_default(quiet: bool) -> None:
+    from toolkit.embeddings import prepare_embedder
+
+    prepare_embedder(quiet=quiet)
+
+
 class EmbeddingCache:
     """`get_or_embed(ids, texts)` returns one row per text, embedding only misses.
 
@@ -104,6 +110,8 @@ class EmbeddingCache:
         self.hits = 0
         self.last_embedded = 0
         self._embedder = embedder or _default_embedder
+        # the bundled model loads (its own bar) before the first batch, not inside it
+        self._prepare = _prepare_default if embedder is None else None
         self.path = self.directory / DB_NAME
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -179,6 +187,8 @@ class EmbeddingCache:
         texts: list[str],
         vectors: dict[tuple[str, str], npt.NDArray[np.float32]],
     ) -> None:
+        if missing and self._prepare is not None:
+            self._prepare(self.quiet)
         starts = range(0, len(missing), self.batch_size)
         for start in progress(
             starts, description="embedding", total=len(starts), quiet=self.quiet or not missing

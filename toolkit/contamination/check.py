@@ -26,7 +26,7 @@ from toolkit.errors import ConfigError
 from toolkit.generate.plan import read_plan
 from toolkit.io.corpus import read_documents
 from toolkit.progress import progress
-from toolkit.static_embeddings import STATIC_MODEL, static_embedder
+from toolkit.static_embeddings import static_embedder, static_model_name
 
 __all__ = ["CheckOptions", "CheckResult", "check_contamination", "iter_sources"]
 
@@ -207,13 +207,12 @@ def check_contamination(
     own_cache = opts.semantic and cache is None
     retrieval = None
     if opts.semantic:
+        # the static model (kept once per machine) is made ready before any bar starts
+        static = static_embedder(quiet=opts.quiet) if opts.retrieval == "static" else None
         cache = cache or EmbeddingCache(opts.cache_dir or DEFAULT_CACHE, quiet=opts.quiet)
-        if opts.retrieval == "static":
+        if static is not None:
             retrieval = EmbeddingCache(
-                cache.directory,
-                STATIC_MODEL,
-                embedder=static_embedder(cache.directory),
-                quiet=opts.quiet,
+                cache.directory, static_model_name(), embedder=static, quiet=opts.quiet
             )
         semantic = SemanticCheck(
             items,
