@@ -160,3 +160,33 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str], command: str
     result = run_cli(capsys, "constitution", command, "--help")
     assert result.code == 0
     assert "constitution" in result.out.lower()
+
+
+NO_PRINCIPLES = (
+    "no principles found: a constitution needs Markdown headings (## Section) with text or "
+    "list items under them; a lone # heading is the title, not a section"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["constitution", "show", "charter.md"],
+        ["constitution", "stats", "charter.md"],
+        ["generate", "plan", "stories", "--constitution", "charter.md", "--out", "p.jsonl", "-q"],
+        ["build", "build.toml", "--until", "plan", "--quiet"],
+    ],
+)
+def test_a_constitution_without_headings_gets_one_line_saying_what_it_needs(
+    capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    Path("charter.md").write_text("# Charter\n\nOne preamble and no sections.\n- a list\n")
+    Path("build.toml").write_text(
+        'out = "out"\nconstitution = "charter.md"\n\n[generate]\nbackend = "offline"\n\n'
+        "[generate.stories]\nper_principle = 1\n"
+    )
+    result = run_cli(capsys, *args)
+    assert result.code == 2
+    assert result.err == f"error: charter.md: {NO_PRINCIPLES}\n"
+    assert not Path("p.jsonl").exists()
+    assert not Path("out").exists()  # a failed first stage leaves no build state at all

@@ -241,12 +241,44 @@ def test_title_falls_back_to_first_heading_then_file_stem(tmp_path: Path) -> Non
     assert parse_constitution("## Only an H2\n\ntext\n").title == "Only an H2"
     assert parse_constitution("# A\n\n# B\n").title == "A"
     assert parse_constitution("## First\n\n# Late H1\n").root.heading_start is None
-    path = tmp_path / "plain-notes.md"
-    path.write_text("Just text, no headings.\n", encoding="utf-8")
-    doc = load_constitution(path)
+    doc = parse_constitution("Just text, no headings.\n", str(tmp_path / "plain-notes.md"))
     assert doc.title == "plain-notes"
     assert [b.kind for b in doc.root.blocks] == ["paragraph"]
     assert list(doc.nodes()) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Just text, no headings.\n",
+        "# The Charter\n\nA preamble, but the only heading is the title.\n",
+        "## Headings\n\n## With nothing\n\n### Under them\n",
+        "- a list item\n- with no heading above it\n",
+    ],
+)
+def test_a_file_without_principles_says_what_a_constitution_needs(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "constitution.md"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_constitution(path)
+    assert str(err.value) == (
+        f"{path}: no principles found: a constitution needs Markdown headings (## Section) "
+        "with text or list items under them; a lone # heading is the title, not a section"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["## Be honest\n\n- say what you know\n", "# A\n\nfirst\n\n# B\n\nsecond\n"],
+)
+def test_list_items_under_a_heading_and_several_h1s_are_principles(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "constitution.md"
+    path.write_text(text, encoding="utf-8")
+    assert load_constitution(path).principles()
 
 
 def test_slugs_and_labels() -> None:

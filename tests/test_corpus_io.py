@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,17 @@ import zstandard
 
 from tests.helpers import run_cli
 from toolkit.document import Document, Provenance
-from toolkit.errors import InputError, RecordError
-from toolkit.io import CorpusWriter, SkipReport, corpus_files, read_documents, write_documents
+from toolkit.errors import ConfigError, InputError, RecordError
+from toolkit.io import (
+    CorpusWriter,
+    SkipReport,
+    StageMarker,
+    corpus_files,
+    output_problem,
+    read_documents,
+    remove_stale_temps,
+    write_documents,
+)
 
 
 def _docs(n: int, kind: str = "story") -> list[Document]:
@@ -237,3 +247,133 @@ def test_cli_convert_reshards(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         "part-00002.jsonl",
     ]
     assert list(read_documents(tmp_path / "d")) == list(read_documents(tmp_path / "c.jsonl"))
+
+
+def test_a_50_mb_document_is_refused_in_one_line_naming_size_limit_and_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "big.jsonl"
+    ok = json.dumps(Document.create("story", "A story of ordinary size.").to_dict())
+    huge = b'{"id": "x", "kind": "story", "text": "' + b"w" * 50_000_000 + b'"}'
+    path.write_bytes(ok.encode() + b"\n" + huge + b"\n")
+    size = len(huge)
+    del huge
+    tracemalloc.start()
+    try:
+        assert len(list(read_documents(path, skip_bad=True))) == 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < (9 << 20)  # at most the 8 MiB limit is held, never the 48 MiB line
+    result = run_cli(capsys, "corpus", "stats", str(path), "-q")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"error: {path}:2: document of {size} bytes (47.7 MiB) is over the limit of 8388608 "
+        "bytes (8.0 MiB) per line; set CCORPUS_MAX_DOC_BYTES to raise it"
+    ]
+
+
+@pytest.mark.parametrize("name", ["c.jsonl", "c.jsonl.zst"])
+def test_the_limit_is_set_once_by_environment_and_counts_lines_right(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, large, after = (Document.create("story", "x" * n) for n in (100, 3000, 200))
+    write_documents([small, large, after], tmp_path / name)
+    monkeypatch.setenv("CCORPUS_MAX_DOC_BYTES", "2KiB")
+    with pytest.raises(RecordError, match=rf"{name}:2: document of \d+ bytes .* limit of 2048"):
+        list(read_documents(tmp_path / name))
+    report = SkipReport()
+    assert list(read_documents(tmp_path / name, skip_bad=True, report=report)) == [small, after]
+    assert report.count == 1 and f"{name}:2:" in report.examples[0]
+    line = len(json.dumps(large.to_dict(), ensure_ascii=False, separators=(",", ":")))
+    monkeypatch.setenv("CCORPUS_MAX_DOC_BYTES", str(line))  # exactly at the limit: read
+    assert list(read_documents(tmp_path / name)) == [small, large, after]
+    monkeypatch.setenv("CCORPUS_MAX_DOC_BYTES", "lots")
+    with pytest.raises(ConfigError, match="CCORPUS_MAX_DOC_BYTES: expected a positive number"):
+        read_documents(tmp_path / name)
+
+
+def test_stale_temp_files_of_dead_writers_go_and_a_live_writers_stay(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(dead.stdout)
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            (tmp_path / "kept").mkdir()
+            stale = tmp_path / "kept" / f".part-00000.jsonl.zst.{dead_pid}.tmp"
+            busy = tmp_path / f".report.json.{live.pid}.tmp"
+            other = tmp_path / ".notes.tmp"
+            for path in (stale, busy, other):
+                path.write_bytes(b"partial")
+            assert remove_stale_temps(tmp_path) == [stale]
+            assert not stale.exists() and busy.exists() and other.exists()
+        finally:
+            live.kill()
+    live.wait()
+    assert remove_stale_temps(tmp_path) == [busy]
+
+
+def _run(out: Path, docs: list[Document], *, finish: bool = True) -> None:
+    """A stage run as a stage writes: marker begun, kept/, the report, marker complete."""
+    marker = StageMarker(out, "dedup", [out / "kept", out / "report.json"])
+    marker.begin()
+    write_documents(docs, out / "kept", shard_size=2, overwrite=True)
+    if finish:
+        (out / "report.json").write_text(json.dumps({"kept": len(docs)}))
+        marker.complete()
+
+
+def test_outputs_are_read_only_beside_a_marker_of_a_finished_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _run(out, _docs(3))
+    assert len(list(read_documents(out / "kept"))) == 3
+    shard = corpus_files(out / "kept")[0]
+    assert len(list(read_documents(shard))) == 2  # one shard of an output is checked too
+    assert output_problem(out / "report.json") is None
+    # A second run killed after writing kept/, before its report: the old report
+    # is gone and the new kept/ is refused, so nothing disagrees with anything.
+    _run(out, _docs(1), finish=False)
+    assert not (out / "report.json").exists()
+    for path in (out / "kept", shard, out):
+        with pytest.raises(InputError) as err:
+            read_documents(path)
+        assert str(err.value) == (
+            f"{path}: incomplete output: the dedup run writing it did not finish "
+            f"(see {out.absolute() / 'stage.json'}); rerun dedup to replace it"
+        )
+    # Files changed after a finished run are refused; files it does not list are not checked.
+    _run(out, _docs(2))
+    write_documents(_docs(5), out / "kept" / "extra.jsonl")
+    with pytest.raises(InputError, match=r"kept/extra\.jsonl was not written by it"):
+        read_documents(out / "kept")
+    write_documents(_docs(1), out / "cache.jsonl")
+    assert len(list(read_documents(out / "cache.jsonl"))) == 1
+
+
+def test_a_corpus_without_a_marker_is_read_as_it_is(tmp_path: Path) -> None:
+    write_documents(_docs(2), tmp_path / "plain")
+    assert output_problem(tmp_path / "plain") is None
+    assert len(list(read_documents(tmp_path / "plain"))) == 2
+
+
+def test_cli_convert_refuses_an_empty_input_unless_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    out = tmp_path / "out"
+    result = run_cli(capsys, "corpus", "convert", str(empty), "--out", str(out), "-q")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        f"error: {empty}: no documents; pass --allow-empty to write empty outputs"
+    ]
+    assert not out.exists()
+    result = run_cli(
+        capsys, "corpus", "convert", str(empty), "--out", str(out), "--allow-empty", "-q"
+    )
+    assert result.code == 0, result.err
+    assert corpus_files(out) and list(read_documents(out)) == []

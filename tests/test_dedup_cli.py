@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import typer
 
 from tests.helpers import run_cli
+from toolkit.build.state import BuildState
 from toolkit.cli.dedup import dedup_command
 from toolkit.dedup import DedupConfig, deduplicate, markdown_report
 from toolkit.document import Document
+from toolkit.errors import InputError
 from toolkit.io import read_documents, write_documents
 
 BASE = " ".join(f"word{i % 97} item{i % 13}" for i in range(150))
@@ -144,3 +150,99 @@ def test_library_and_cli_agree(tmp_path: Path, corpus: tuple[Path, list[Document
     report = deduplicate(path, tmp_path / "lib", DedupConfig(stages=("exact", "near"), quiet=True))
     assert report["kept"] == 2
     assert report["out"]["kept"] == str(tmp_path / "lib" / "kept")
+
+
+_KILLED_DEDUP = """
+import os, signal, sys
+from toolkit.dedup import DedupConfig, deduplicate
+
+corpus, out, stop_at = sys.argv[1:4]
+
+
+def commit(step: str) -> None:
+    if step == stop_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+deduplicate(corpus, out, DedupConfig(stages=("exact", "near"), quiet=True), on_commit=commit)
+"""
+
+
+def _consistent(out: Path) -> dict[str, object]:
+    """What readers see of out/: a report agreeing with kept/ and rejected/, or an error."""
+    try:
+        kept = list(read_documents(out / "kept"))
+        rejected = list(read_documents(out / "rejected"))
+    except InputError as err:
+        return {"error": str(err)}
+    report = json.loads((out / "dedup_report.json").read_text())
+    assert report["kept"] == len(kept) and report["dropped_count"] == len(rejected)
+    assert {d["id"] for d in report["dropped"]} == {d.id for d in rejected}
+    return {"documents": report["documents"]}
+
+
+@pytest.mark.parametrize("stop_at", ["begun", "split", "report", "complete"])
+def test_a_kill_at_any_step_leaves_no_report_disagreeing_with_its_outputs(
+    tmp_path: Path,
+    corpus: tuple[Path, list[Document]],
+    capsys: pytest.CaptureFixture[str],
+    stop_at: str,
+) -> None:
+    older = tmp_path / "older.jsonl"
+    advice = [Document.create("advice", f"Older advice number {i}, on its own.") for i in range(6)]
+    write_documents([*advice, advice[0]], older)
+    out = tmp_path / "out"
+    config = DedupConfig(stages=("exact", "near"), quiet=True)
+    deduplicate(older, out, config)
+    assert _consistent(out) == {"documents": 7}
+    state = BuildState(tmp_path / "build.json")
+    state.record("dedup", "key", "digest", {})
+    outputs = [out / "kept", out / "dedup_report.json"]
+    assert state.fresh("dedup", "key", outputs)
+    path, _ = corpus
+    with subprocess.Popen(
+        [sys.executable, "-c", _KILLED_DEDUP, str(path), str(out), stop_at],
+        cwd=Path(__file__).resolve().parents[1],
+    ) as child:
+        assert child.wait() == -signal.SIGKILL
+    seen = _consistent(out)
+    if stop_at == "complete":
+        assert seen == {"documents": 4}
+    else:
+        assert seen["error"] == (
+            f"{out / 'kept'}: incomplete output: the dedup run writing it did not finish "
+            f"(see {out / 'stage.json'}); rerun dedup to replace it"
+        )
+        assert (out / "dedup_report.json").exists() == (stop_at == "report")
+        assert not state.fresh("dedup", "key", outputs)  # the build runs dedup again
+        result = run_cli(capsys, "review", "import", str(out / "kept"), "--db", "r.db", "-q")
+        assert result.code == 2 and result.err.count("\n") == 1
+        assert "incomplete output: the dedup run writing it did not finish" in result.err
+    # The next run removes the killed writer's temp files (not a live writer's)
+    # and leaves outputs that agree.
+    dead = out / "kept" / f".part-00000.jsonl.zst.{child.pid}.tmp"
+    live = out / f".notes.json.{os.getpid()}.tmp"
+    for leftover in (dead, live):
+        leftover.write_bytes(b"partial")
+    deduplicate(path, out, config)
+    assert _consistent(out) == {"documents": 4}
+    assert not dead.exists() and live.exists()
+    assert state.fresh("dedup", "key", outputs)
+
+
+def test_an_empty_corpus_exits_2_unless_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], dedup_cli: None
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    out = tmp_path / "out"
+    result = run_cli(capsys, "dedup", str(empty), "--out", str(out), "--stages", "exact", "-q")
+    assert result.code == 2
+    assert (
+        result.err == f"error: {empty}: no documents; pass --allow-empty to write empty outputs\n"
+    )
+    assert not out.exists()
+    args = ["dedup", str(empty), "--out", str(out), "--stages", "exact", "--allow-empty", "-q"]
+    result = run_cli(capsys, *args)
+    assert result.code == 0, result.err
+    assert _consistent(out) == {"documents": 0}

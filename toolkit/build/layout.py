@@ -2,15 +2,17 @@
 
 Stages hand off through these files only, so any stage can be inspected,
 rerun or resumed alone, and a later change can run a stage elsewhere.
+`stage.json` is a stage's completion marker (`toolkit.io.marker`): its other
+outputs count only while it says their run completed.
 
 OUT/build.json                      stage keys and figures of the last build
 OUT/principles/                     the constitution's principles as documents (kind external)
 OUT/plans/KIND.jsonl                one generation plan per kind
 OUT/generate/KIND/                  a generation run dir (journal, ledger, documents/, run.json)
 OUT/generated/                      every generated document, all kinds, one corpus
-OUT/quality/                        scores.jsonl, summary.json, kept/, rejected/
-OUT/dedup/                          dedup_report.json and .md, kept/, rejected/
-OUT/contamination/                  contamination.json, .md, .html; kept/, rejected/
+OUT/quality/                        scores.jsonl, summary.json, kept/, rejected/, stage.json
+OUT/dedup/                          dedup_report.json and .md, kept/, rejected/, stage.json
+OUT/contamination/                  contamination.json, .md, .html; kept/, rejected/; stage.json
 OUT/review/review.db                the curators' queue (SQLite)
 OUT/review/queue.json               review figures at the last build
 OUT/final/                          the documents a mix may draw on, reviews applied

@@ -20,6 +20,7 @@ from typing import Any
 from toolkit import __version__
 from toolkit.errors import InputError
 from toolkit.io.atomic import atomic_write, is_temp_name
+from toolkit.io.marker import output_problem
 
 __all__ = ["BuildState", "file_digest", "key_of", "tree_digest"]
 
@@ -83,9 +84,18 @@ class BuildState:
                 self.stages = data["stages"]
 
     def fresh(self, stage: str, key: str, outputs: Iterable[Path]) -> bool:
-        """Whether `stage` already ran with `key` and its outputs are all there."""
+        """Whether `stage` already ran with `key` and its outputs are all there, whole.
+
+        An output whose stage marker says its run did not finish, or whose
+        files changed since, is as good as gone: the stage runs again.
+        """
         entry = self.stages.get(stage)
-        return bool(entry and entry.get("key") == key and all(p.exists() for p in outputs))
+        if not entry or entry.get("key") != key:
+            return False
+        try:
+            return all(p.exists() and output_problem(p) is None for p in outputs)
+        except InputError:  # an unreadable marker: run the stage again to replace it
+            return False
 
     def digest(self, stage: str) -> str:
         """The recorded output digest of a finished stage."""

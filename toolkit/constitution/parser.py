@@ -18,7 +18,13 @@ from toolkit.constitution.model import Constitution, Node
 from toolkit.constitution.slugs import SegmentAllocator, slugify, split_heading_label
 from toolkit.errors import InputError
 
-__all__ = ["load_constitution", "normalise_newlines", "parse_constitution", "source_version"]
+__all__ = [
+    "NO_PRINCIPLES",
+    "load_constitution",
+    "normalise_newlines",
+    "parse_constitution",
+    "source_version",
+]
 
 
 def normalise_newlines(text: str) -> str:
@@ -31,8 +37,21 @@ def source_version(source: str) -> str:
     return hashlib.sha256(normalise_newlines(source).encode("utf-8")).hexdigest()[:16]
 
 
+#: What the parser takes for a principle, said where a file has none.
+NO_PRINCIPLES = (
+    "no principles found: a constitution needs Markdown headings (## Section) with text "
+    "or list items under them; a lone # heading is the title, not a section"
+)
+
+
 def load_constitution(path: str | Path) -> Constitution:
-    """Read and parse a UTF-8 Markdown file; `InputError` names the path if it cannot."""
+    """Read and parse a UTF-8 Markdown file; `InputError` names the path if it cannot.
+
+    A file with no principle (a heading with body text and no sub-headings)
+    is refused here, so every command that loads one (`constitution show`,
+    `generate plan`, `build`) says what a constitution needs, rather than
+    failing later on an empty list. `parse_constitution` accepts any text.
+    """
     file = Path(path)
     if not file.exists():
         raise InputError(f"{file}: no such file; expected a Markdown constitution")
@@ -48,7 +67,10 @@ def load_constitution(path: str | Path) -> Constitution:
         raise InputError(
             f"{file}: not UTF-8 (bad byte at offset {err.start}); expected a UTF-8 Markdown file"
         ) from None
-    return parse_constitution(text, str(file))
+    constitution = parse_constitution(text, str(file))
+    if not constitution.principles():
+        raise InputError(f"{file}: {NO_PRINCIPLES}")
+    return constitution
 
 
 def parse_constitution(text: str, path: str = "<string>") -> Constitution:

@@ -21,7 +21,10 @@ from toolkit.contamination.judge import judge_line
 from toolkit.errors import CheckFailed
 from toolkit.io.atomic import atomic_write
 
-__all__ = ["build_report", "gate_or_raise", "render_markdown", "write_reports"]
+__all__ = ["REPORT_FILES", "build_report", "gate_or_raise", "render_markdown", "write_reports"]
+
+#: The files `write_reports` writes into its folder.
+REPORT_FILES = ("contamination.json", "contamination.md", "contamination.html")
 
 SHORT_RULE = (
     "Items of at least {m} tokens but fewer than n = {n} are matched whole (their one "
@@ -171,11 +174,12 @@ def write_reports(report: dict[str, Any], directory: str | Path) -> list[Path]:
     """Write contamination.json, .md and .html into `directory` (atomically each)."""
     folder = Path(directory)
     paths = []
-    for name, text in (
-        ("contamination.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n"),
-        ("contamination.md", render_markdown(report)),
-        ("contamination.html", render_html(report)),
-    ):
+    texts = (
+        json.dumps(report, indent=2, ensure_ascii=False) + "\n",
+        render_markdown(report),
+        render_html(report),
+    )
+    for name, text in zip(REPORT_FILES, texts, strict=True):
         with atomic_write(folder / name, compress=False) as out:
             out.write(text.encode("utf-8"))
         paths.append(folder / name)

@@ -10,8 +10,10 @@ from toolkit.contamination.check import CheckOptions, check_contamination
 from toolkit.contamination.decontaminate import decontaminate
 from toolkit.contamination.evals import EvalSpec, load_evals
 from toolkit.contamination.judge import JudgeSetup
-from toolkit.contamination.report import build_report, write_reports
+from toolkit.contamination.report import REPORT_FILES, build_report, write_reports
 from toolkit.errors import InputError
+from toolkit.io.corpus import require_documents
+from toolkit.io.marker import StageMarker
 
 __all__ = ["run_check"]
 
@@ -26,6 +28,7 @@ def run_check(
     decontaminate_to: str | Path | None = None,
     cut_spans: bool = False,
     judge: JudgeSetup | None = None,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Check, write the reports, optionally decontaminate; return the report.
 
@@ -33,6 +36,11 @@ def run_check(
     corpus as given (decontaminating does not change it); pass the report to
     `gate_or_raise` to fail. Reports and the split corpus are written before
     any verdict, so a failed gate still leaves them to inspect.
+
+    Each folder written (the report's, the decontaminated corpus's) gets a
+    `StageMarker` once the check is done: begun, the split corpus, the
+    reports, then complete, so a killed run leaves no report beside outputs
+    it does not describe. An empty corpus is refused unless `allow_empty`.
     """
     opts = options or CheckOptions()
     opts.validate()
@@ -40,13 +48,36 @@ def run_check(
         raise InputError(
             f"{decontaminate_to}: the decontaminated output must differ from the corpus"
         )
+    require_documents(corpus, allow_empty=allow_empty)
     items = load_evals(evals)
     result = check_contamination(corpus, items, plans=plans, options=opts, judge=judge)
     report = build_report(result)
+    markers = _markers(report_dir, decontaminate_to)
+    for marker in markers:
+        marker.begin()
     if decontaminate_to is not None:
         report["decontamination"] = decontaminate(
             corpus, report, decontaminate_to, cut_spans=cut_spans, quiet=opts.quiet
         )
     if report_dir is not None:
         report["summary"]["files"] = [str(p) for p in write_reports(report, report_dir)]
+    for marker in markers:
+        marker.complete()
     return report
+
+
+def _markers(report_dir: str | Path | None, split_dir: str | Path | None) -> list[StageMarker]:
+    """One marker per folder written (the two may be one), all naming the same run."""
+    folders: dict[Path, tuple[Path, list[Path]]] = {}
+    if split_dir is not None:
+        folder = Path(split_dir)
+        entry = folders.setdefault(folder.resolve(), (folder, []))
+        entry[1].extend([folder / "kept", folder / "rejected"])
+    if report_dir is not None:
+        folder = Path(report_dir)
+        entry = folders.setdefault(folder.resolve(), (folder, []))
+        entry[1].extend(folder / name for name in REPORT_FILES)
+    markers = [StageMarker(folder, "contamination", paths) for folder, paths in folders.values()]
+    for marker in markers[1:]:
+        marker.run = markers[0].run
+    return markers

@@ -10,7 +10,7 @@ survivors of earlier ones.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,7 +26,8 @@ from toolkit.dedup.semantic import SemanticStage
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.errors import ConfigError
-from toolkit.io import corpus_files, read_documents
+from toolkit.io import read_documents, require_documents
+from toolkit.io.marker import StageMarker
 from toolkit.progress import progress
 from toolkit.stages import Decision, SplitWriter
 
@@ -199,11 +200,19 @@ def deduplicate(
     config: DedupConfig | None = None,
     *,
     report_path: str | Path | None = None,
+    allow_empty: bool = False,
+    on_commit: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Split `corpus` into `out/kept` and `out/rejected`; write the JSON and Markdown report.
 
     Returns the report. The whole corpus is held in memory: every stage
-    compares each document with all the others.
+    compares each document with all the others. The outputs are written
+    inside a `StageMarker` (out/stage.json): begun, kept and rejected, the
+    report, then complete, so a run killed anywhere leaves outputs that
+    readers refuse as incomplete rather than a report that disagrees with
+    them. `on_commit` is told each of those steps as it is done ("begun",
+    "split", "report", "complete"). An empty corpus is refused unless
+    `allow_empty`.
     """
     config = config or DedupConfig()
     out = Path(out)
@@ -213,7 +222,7 @@ def deduplicate(
             f"report: {target} ends in .md; name the JSON report, its Markdown "
             "twin is written beside it"
         )
-    corpus_files(corpus)  # a missing corpus fails here, before any progress bar
+    require_documents(corpus, allow_empty=allow_empty)  # before any progress bar
     docs = list(progress(read_documents(corpus), description="reading", quiet=config.quiet))
     cache = (
         EmbeddingCache(
@@ -227,12 +236,21 @@ def deduplicate(
     finally:
         if cache is not None:
             cache.close()
+    markdown = target.with_suffix(".md")
+    outputs = [out / "kept", out / "rejected", target, markdown]
+    marker = StageMarker(out, "dedup", outputs, on_commit=on_commit)
+    marker.begin()
     with SplitWriter(out, "dedup") as writer:
         for decision in outcome.decisions:
             writer.write(decision)
+    if on_commit is not None:
+        on_commit("split")
     report = outcome.report
     report["corpus"] = str(corpus)
     report["out"] = {"kept": str(out / "kept"), "rejected": str(out / "rejected")}
-    report["report"] = {"json": str(target), "markdown": str(target.with_suffix(".md"))}
+    report["report"] = {"json": str(target), "markdown": str(markdown)}
     write_report(report, target)
+    if on_commit is not None:
+        on_commit("report")
+    marker.complete()
     return report

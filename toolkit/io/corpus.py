@@ -1,7 +1,8 @@
 """Read and write corpora: one JSONL(.zst) file or a directory of shards.
 
-Reads stream line by line (memory stays flat however large the corpus);
-a malformed line stops the read with `file:line: what is wrong`, or is
+Reads stream line by line (memory stays flat however large the corpus, and
+a line over the size limit is refused without being held); a malformed line
+stops the read with `file:line: what is wrong`, or is
 counted in a `SkipReport` when the caller chose to skip bad lines. Writes go
 through `atomic_write`, one shard at a time, so a killed writer never leaves a
 truncated shard behind.
@@ -10,6 +11,8 @@ truncated shard behind.
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +21,21 @@ from typing import IO, Any, BinaryIO
 import zstandard
 
 from toolkit.document import Document
-from toolkit.errors import InputError, RecordError
+from toolkit.errors import ConfigError, InputError, RecordError
 from toolkit.io.atomic import atomic_write
+from toolkit.io.marker import check_output
 
-__all__ = ["CorpusWriter", "SkipReport", "corpus_files", "read_documents", "write_documents"]
+__all__ = [
+    "DEFAULT_MAX_DOC_BYTES",
+    "MAX_DOC_BYTES_ENV",
+    "CorpusWriter",
+    "SkipReport",
+    "corpus_files",
+    "max_doc_bytes",
+    "read_documents",
+    "require_documents",
+    "write_documents",
+]
 
 SUFFIXES = (".jsonl", ".jsonl.zst")
 DEFAULT_SHARD_SIZE = 50_000
@@ -72,10 +86,90 @@ class SkipReport:
 
 
 _CHUNK = 1 << 14  # compressed bytes per step: bounds the text held at once
+_READ = 1 << 16  # bytes per read of an uncompressed file
+
+#: The environment variable that raises (or lowers) the size limit of one document.
+MAX_DOC_BYTES_ENV = "CCORPUS_MAX_DOC_BYTES"
+#: 8 MiB per line: a long generated document is tens of KiB and a whole novel
+#: about 3 MiB, while JSON escaping can double the bytes of a text; a 50 MB line
+#: took dedup to 2.6 GB of memory.
+DEFAULT_MAX_DOC_BYTES = 8 * 1024 * 1024
+
+_UNITS = {"": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+_SIZE = re.compile(r"(\d+)\s*([kmg]ib)?", re.IGNORECASE)
 
 
-def _zst_lines(raw: IO[bytes]) -> Iterator[bytes]:
-    """Lines of a zstd file (one or more frames); a cut-off frame raises ZstdError.
+def max_doc_bytes() -> int:
+    """The most bytes one corpus line may hold: `CCORPUS_MAX_DOC_BYTES` or 8 MiB.
+
+    Read at each `read_documents` call, the one place every stage reads
+    through, so one setting covers every command.
+    """
+    raw = os.environ.get(MAX_DOC_BYTES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_DOC_BYTES
+    match = _SIZE.fullmatch(raw)
+    value = int(match[1]) * _UNITS[(match[2] or "").lower()] if match else 0
+    if value < 1:
+        raise ConfigError(
+            f"{MAX_DOC_BYTES_ENV}: expected a positive number of bytes (such as 16777216 "
+            f"or 16MiB), got {raw!r}"
+        )
+    return value
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+@dataclass(frozen=True, slots=True)
+class _Oversize:
+    """A line longer than the limit, passed over without being held: only its size."""
+
+    size: int
+
+
+class _LineSplitter:
+    """Bytes in, lines out; a line over `limit` bytes is counted, never held whole."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._over = -1  # bytes of the oversize line being passed over; -1 when none
+
+    def _add(self, piece: bytes) -> None:
+        if self._over >= 0:
+            self._over += len(piece)
+            return
+        self._parts.append(piece)
+        self._size += len(piece)
+        if self._size > self.limit:
+            self._over, self._parts, self._size = self._size, [], 0
+
+    def _take(self) -> bytes | _Oversize:
+        if self._over >= 0:
+            line: bytes | _Oversize = _Oversize(self._over)
+        else:
+            line = b"".join(self._parts)
+        self._parts, self._size, self._over = [], 0, -1
+        return line
+
+    def feed(self, data: bytes) -> Iterator[bytes | _Oversize]:
+        *complete, rest = data.split(b"\n")
+        for piece in complete:
+            self._add(piece)
+            line = self._take()
+            yield line if isinstance(line, _Oversize) else line + b"\n"
+        self._add(rest)
+
+    def finish(self) -> Iterator[bytes | _Oversize]:
+        if self._over >= 0 or self._size:
+            yield self._take()
+
+
+def _zst_chunks(raw: IO[bytes]) -> Iterator[bytes]:
+    """Decompressed bytes of a zstd file (one or more frames); a cut-off frame raises ZstdError.
 
     The stream reader of `zstandard` treats a truncated frame as a clean end,
     which would silently drop the tail of a damaged shard; a decompression
@@ -84,7 +178,6 @@ def _zst_lines(raw: IO[bytes]) -> Iterator[bytes]:
     dctx = zstandard.ZstdDecompressor()
     dobj = dctx.decompressobj()
     in_frame = False
-    pending = b""
     while chunk := raw.read(_CHUNK):
         while chunk:
             in_frame = True
@@ -93,23 +186,32 @@ def _zst_lines(raw: IO[bytes]) -> Iterator[bytes]:
             if dobj.eof:
                 chunk, in_frame = dobj.unused_data, False
                 dobj = dctx.decompressobj()
-            lines = (pending + data).split(b"\n")
-            pending = lines.pop()
-            for line in lines:
-                yield line + b"\n"
+            yield data
     if in_frame:
         raise zstandard.ZstdError("the last frame is incomplete")
-    if pending:
-        yield pending
 
 
-def _lines(handle: IO[bytes], path: Path) -> Iterator[bytes]:
-    if path.name.endswith(".zst"):
-        return _zst_lines(handle)
-    return iter(handle)
+def _plain_chunks(raw: IO[bytes]) -> Iterator[bytes]:
+    while chunk := raw.read(_READ):
+        yield chunk
 
 
-def _decode(path: Path, lineno: int, raw: bytes) -> Document | None:
+def _lines(handle: IO[bytes], path: Path, limit: int) -> Iterator[bytes | _Oversize]:
+    chunks = _zst_chunks(handle) if path.name.endswith(".zst") else _plain_chunks(handle)
+    splitter = _LineSplitter(limit)
+    for data in chunks:
+        yield from splitter.feed(data)
+    yield from splitter.finish()
+
+
+def _decode(path: Path, lineno: int, raw: bytes | _Oversize, limit: int) -> Document | None:
+    if isinstance(raw, _Oversize):  # refused before decoding: no JSON parse of 50 MB
+        raise RecordError(
+            str(path),
+            lineno,
+            f"document of {raw.size} bytes ({_mib(raw.size)}) is over the limit of {limit} "
+            f"bytes ({_mib(limit)}) per line; set {MAX_DOC_BYTES_ENV} to raise it",
+        )
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -127,13 +229,15 @@ def _decode(path: Path, lineno: int, raw: bytes) -> Document | None:
         raise RecordError(str(path), lineno, err.message) from None
 
 
-def _read_file(path: Path, skip_bad: bool, report: SkipReport | None) -> Iterator[Document]:
+def _read_file(
+    path: Path, skip_bad: bool, report: SkipReport | None, limit: int
+) -> Iterator[Document]:
     lineno = 0
     with open(path, "rb") as handle:
         try:
-            for lineno, raw in enumerate(_lines(handle, path), start=1):
+            for lineno, raw in enumerate(_lines(handle, path, limit), start=1):
                 try:
-                    doc = _decode(path, lineno, raw)
+                    doc = _decode(path, lineno, raw, limit)
                 except RecordError as err:
                     if not skip_bad:
                         raise
@@ -148,12 +252,46 @@ def _read_file(path: Path, skip_bad: bool, report: SkipReport | None) -> Iterato
             ) from None
 
 
-def read_documents(
-    path: str | Path, *, skip_bad: bool = False, report: SkipReport | None = None
+def _read_files(
+    files: list[Path], skip_bad: bool, report: SkipReport | None, limit: int
 ) -> Iterator[Document]:
-    """Stream every document of a corpus file or shard directory, in order."""
-    for file in corpus_files(path):
-        yield from _read_file(file, skip_bad, report)
+    for file in files:
+        yield from _read_file(file, skip_bad, report, limit)
+
+
+def read_documents(
+    path: str | Path,
+    *,
+    skip_bad: bool = False,
+    report: SkipReport | None = None,
+    max_bytes: int | None = None,
+) -> Iterator[Document]:
+    """Stream every document of a corpus file or shard directory, in order.
+
+    What can be checked without reading is checked at the call, before any
+    document is read: the path exists, and when it is a stage's output, that
+    stage's run finished (`check_output`). A line over `max_bytes` (default
+    `max_doc_bytes()`) is a `RecordError`, found before the line is decoded.
+    """
+    files = corpus_files(path)
+    check_output(path)
+    limit = max_doc_bytes() if max_bytes is None else max_bytes
+    return _read_files(files, skip_bad, report, limit)
+
+
+def require_documents(
+    path: str | Path, *, allow_empty: bool = False, skip_bad: bool = False
+) -> None:
+    """Raise `InputError` when `path` holds no document, unless `allow_empty`.
+
+    An empty input is more often a wrong path or an upstream stage that
+    dropped everything than an intent, so stages refuse it before writing
+    anything; reading stops at the first document.
+    """
+    if allow_empty:
+        return
+    if next(read_documents(path, skip_bad=skip_bad), None) is None:
+        raise InputError(f"{path}: no documents; pass --allow-empty to write empty outputs")
 
 
 def _encode(doc: Document) -> bytes:

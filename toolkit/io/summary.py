@@ -9,7 +9,13 @@ from typing import Any
 
 from toolkit.document import document_id
 from toolkit.errors import CheckFailed, InputError
-from toolkit.io.corpus import CorpusWriter, SkipReport, corpus_files, read_documents
+from toolkit.io.corpus import (
+    CorpusWriter,
+    SkipReport,
+    corpus_files,
+    read_documents,
+    require_documents,
+)
 from toolkit.progress import progress
 
 __all__ = ["check_or_raise", "convert_corpus", "summarise_corpus", "validate_corpus"]
@@ -89,11 +95,16 @@ def convert_corpus(
     compress: bool = True,
     skip_bad: bool = False,
     overwrite: bool = False,
+    allow_empty: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Re-shard or (de)compress a corpus; the output is written atomically per shard."""
+    """Re-shard or (de)compress a corpus; the output is written atomically per shard.
+
+    An empty input is refused unless `allow_empty`.
+    """
     if Path(src).resolve() == Path(dest).resolve():
         raise InputError(f"{dest}: the output must differ from the input")
+    require_documents(src, allow_empty=allow_empty, skip_bad=skip_bad)
     report = SkipReport()
     docs = read_documents(src, skip_bad=skip_bad, report=report)
     with CorpusWriter(dest, shard_size=shard_size, compress=compress, overwrite=overwrite) as out:

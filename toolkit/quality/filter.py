@@ -23,7 +23,8 @@ from toolkit.constitution.model import Constitution
 from toolkit.document import Document
 from toolkit.errors import ConfigError, InputError
 from toolkit.io.atomic import atomic_write
-from toolkit.io.corpus import SkipReport, read_documents
+from toolkit.io.corpus import SkipReport, read_documents, require_documents
+from toolkit.io.marker import StageMarker
 from toolkit.progress import progress
 from toolkit.quality.catalog import Score
 from toolkit.quality.profile import Profile, load_profile
@@ -136,12 +137,25 @@ def filter_corpus(
     spacy_model: str | None = None,
     embeddings: bool = True,
     skip_bad: bool = False,
+    allow_empty: bool = False,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Split `corpus` into `out/kept` and `out/rejected`; write scores and a summary."""
+    """Split `corpus` into `out/kept` and `out/rejected`; write scores and a summary.
+
+    kept/, rejected/ and summary.json are written inside a `StageMarker`
+    (out/stage.json), the summary last, so a killed run leaves outputs that
+    readers refuse rather than a summary of other ones. An empty corpus is
+    refused unless `allow_empty`.
+    """
     profile = profile or load_profile()
     out_dir = Path(out)
     target = out_dir / SCORES_FILE
+    if scores is not None and not Path(scores).is_file():
+        raise InputError(f"{scores}: no such scores file")
+    require_documents(corpus, allow_empty=allow_empty, skip_bad=skip_bad)
+    outputs = [out_dir / "kept", out_dir / "rejected", out_dir / SUMMARY_FILE]
+    marker = StageMarker(out_dir, STAGE, outputs)
+    marker.begin()
     if scores is None:
         score_corpus(
             corpus,
@@ -151,13 +165,12 @@ def filter_corpus(
             spacy_model=spacy_model,
             embeddings=embeddings,
             skip_bad=skip_bad,
+            allow_empty=True,
             quiet=quiet,
         )
         source = target
     else:
         source = Path(scores)
-        if not source.is_file():
-            raise InputError(f"{source}: no such scores file")
         if source.resolve() != target.resolve():
             out_dir.mkdir(parents=True, exist_ok=True)
             with source.open("rb") as src, atomic_write(target) as dst:
@@ -185,4 +198,5 @@ def filter_corpus(
     }
     with atomic_write(out_dir / SUMMARY_FILE) as handle:
         handle.write((json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+    marker.complete()
     return summary

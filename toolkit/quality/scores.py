@@ -23,7 +23,7 @@ from typing import Any
 from toolkit.constitution.model import Constitution
 from toolkit.errors import InputError, RecordError
 from toolkit.io.atomic import atomic_write
-from toolkit.io.corpus import SkipReport, read_documents
+from toolkit.io.corpus import SkipReport, read_documents, require_documents
 from toolkit.progress import progress
 from toolkit.quality.catalog import Scores
 from toolkit.quality.profile import Profile, load_profile
@@ -102,10 +102,15 @@ def score_corpus(
     spacy_model: str | None = None,
     embeddings: bool = True,
     skip_bad: bool = False,
+    allow_empty: bool = False,
     quiet: bool = False,
     batch_size: int = 256,
 ) -> dict[str, Any]:
-    """Score every document of `corpus` into `out/scores.jsonl`; return a summary."""
+    """Score every document of `corpus` into `out/scores.jsonl`; return a summary.
+
+    An empty corpus is refused unless `allow_empty`.
+    """
+    require_documents(corpus, allow_empty=allow_empty, skip_bad=skip_bad)
     profile = profile or load_profile()
     scorer = Scorer(
         profile,
