@@ -1,9 +1,12 @@
-"""A fake Anthropic API served through `httpx2.MockTransport`.
+"""A fake Anthropic API served through `httpx2.MockTransport`, or on a real socket.
 
 Tests drive the real SDK against it: the fake answers with the JSON shapes the
 API documents, records every request it receives (parsed bodies included),
 and can be scripted per route to fail before it succeeds. The SDK 2.x runs on
 `httpx2` and rejects `httpx` objects, so the transport comes from `httpx2`.
+`LocalAPI` serves the same fake over HTTP on 127.0.0.1, for what a mock
+transport cannot show: a server that takes a request and never answers, and
+the CLI, which builds its own client.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
 from typing import Any
 
 import anthropic
@@ -28,11 +33,18 @@ _ROUTE = re.compile(r"/v1/messages(?:/batches(?:/(?P<id>[^/]+)(?P<results>/resul
 
 @dataclass(frozen=True)
 class Reply:
-    """A scripted HTTP answer; status 0 means the connection fails instead."""
+    """A scripted HTTP answer; status 0 means the connection fails instead, and
+    `TIMEOUT` that the read times out, as the real transport raises it."""
 
     status: int
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    TIMEOUT = -1
+
+    @classmethod
+    def timeout(cls) -> Reply:
+        return cls(cls.TIMEOUT)
 
     @classmethod
     def error(cls, status: int, kind: str, message: str = "", **headers: str) -> Reply:
@@ -49,6 +61,7 @@ class Seen:
     url: str
     headers: dict[str, str]
     body: Any
+    timeout: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,6 +133,11 @@ class FakeAnthropic:
     def sent(self, route: str) -> list[Seen]:
         return [s for s in self.seen if s.route == route]
 
+    def wait_arrived(self, count: int, timeout: float = 30.0) -> bool:
+        """Block until `count` Messages calls have arrived (False on timeout)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.arrived >= count, timeout=timeout)
+
     # -- the API ------------------------------------------------------------
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         match = _ROUTE.search(request.url.path)
@@ -128,12 +146,15 @@ class FakeAnthropic:
         if self.before is not None:
             self.before(route)
         with self._lock:
+            limits = dict(request.extensions.get("timeout", {}))
             self.seen.append(
-                Seen(request.method, route, str(request.url), dict(request.headers), body)
+                Seen(request.method, route, str(request.url), dict(request.headers), body, limits)
             )
             scripted = self._scripted(route, body)
         if scripted is not None and scripted.status == 0:
             raise httpx2.ConnectError("connection refused", request=request)
+        if scripted is not None and scripted.status == Reply.TIMEOUT:
+            raise httpx2.ReadTimeout("timed out", request=request)
         if scripted is not None:
             return self._respond(scripted)
         if route == "messages":
@@ -279,3 +300,77 @@ class _BrokenStream(httpx2.SyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         yield self._first
         raise httpx2.ReadError("connection reset mid-stream")
+
+
+class LocalAPI:
+    """The fake on a real HTTP server at `url` (127.0.0.1, a free port), as a context.
+
+    Every request goes through `fake.handle`; those after the first
+    `hold_after` are then held unanswered (the API has done the work, the
+    client never hears of it) until the server closes. `hold_after=0` is a
+    server that accepts and never answers. Each connection serves one request,
+    so closing never waits on an idle keep-alive connection.
+    """
+
+    def __init__(self, fake: FakeAnthropic | None = None, *, hold_after: int | None = None) -> None:
+        self.fake = fake or FakeAnthropic()
+        self.hold_after = hold_after
+        self._count = itertools.count(1)
+        self._release = threading.Event()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                self.close_connection = True
+                length = int(self.headers.get("content-length") or 0)
+                request = httpx2.Request(
+                    self.command,
+                    f"http://127.0.0.1{self.path}",
+                    headers=dict(self.headers),
+                    content=self.rfile.read(length),
+                )
+                response = api.fake.handle(request)
+                held = api.hold_after is not None and next(api._count) > api.hold_after
+                if held:
+                    api._release.wait(timeout=60.0)
+                    return
+                self.send_response(response.status_code)
+                for name, value in response.headers.items():
+                    if name.lower() not in ("connection", "content-length"):
+                        self.send_header(name, value)
+                body = response.read()
+                self.send_header("content-length", str(len(body)))
+                self.send_header("connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> LocalAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

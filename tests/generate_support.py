@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from toolkit.generate.backend import GenerationRequest, GenerationResult, ResultCallback
+from toolkit.generate.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SentCallback,
+)
 from toolkit.generate.offline import OfflineBackend
 
 ROOT = Path(__file__).resolve().parents[1]
-ATTRIBUTES = ROOT / "stories" / "attributes"
+ATTRIBUTES = ROOT / "toolkit" / "data" / "stories" / "attributes"
 SAMPLE = ROOT / "constitution" / "sample.md"
 
 SMALL = """\
@@ -69,7 +74,12 @@ class Spy:
         self.fail = set(fail)
         self._inner = OfflineBackend()
 
-    def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        on_result: ResultCallback,
+        on_sent: SentCallback | None = None,
+    ) -> None:
         for request in requests:
             if self.stop_after is not None and len(self.sent) >= self.stop_after:
                 raise KeyboardInterrupt

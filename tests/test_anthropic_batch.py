@@ -113,6 +113,28 @@ def test_errored_expired_and_canceled_items_are_requeued_once_each(tmp_path: Pat
     ]
 
 
+def test_a_batch_reports_each_request_sent_once_and_the_ledger_closes_them(
+    tmp_path: Path,
+) -> None:
+    fake = FakeAnthropic()
+    fake.outcomes = {"k1": ["expired"]}  # re-queued: unbilled, so not a second send
+    state, ledger = tmp_path / "state.json", CostLedger(tmp_path / "ledger.jsonl")
+
+    def record(result: GenerationResult) -> None:
+        ledger.record(result)
+
+    with pytest.raises(KeyboardInterrupt):  # killed while the first batch runs
+        backend(fake, state, sleep=crash).generate(requests(3), record, ledger.record_sent)
+    sent = [r for r in ledger.rows() if r.get("event") == "sent"]
+    assert [(r["key"], r["mode"]) for r in sent] == [(f"k{i}", "batch") for i in range(3)]
+    assert ledger.summary()["unanswered"] == 3  # submitted, so maybe billed
+    backend(fake, state).generate(requests(3), record, ledger.record_sent)
+    assert created(fake) == [["k0", "k1", "k2"], ["k1"]]
+    summary = ledger.summary()
+    assert summary["requests"] == 3 and summary["unanswered"] == 0
+    assert summary["upper_bound_usd"] == summary["cost_usd"] > 0
+
+
 def test_an_invalid_request_is_reported_not_resubmitted(tmp_path: Path) -> None:
     fake = FakeAnthropic()
     fake.outcomes = {"k1": ["errored:invalid_request_error"]}

@@ -5,17 +5,27 @@ Also the cost accounting it feeds: the price table and the cost ledger.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, Reply
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply
 from toolkit.errors import BackendError, ConfigError, CorpusError, RecordError
 from toolkit.generate.anthropic_backend import AnthropicBackend
-from toolkit.generate.backend import GenerationRequest, GenerationResult, SystemBlock, Usage
+from toolkit.generate.backend import (
+    MAX_CONCURRENCY,
+    GenerationRequest,
+    GenerationResult,
+    SystemBlock,
+    Usage,
+)
+from toolkit.generate.backends import open_backend
 from toolkit.generate.ledger import CostLedger
-from toolkit.generate.pricing import PRICES, cost, estimate_tokens, price_for
+from toolkit.generate.pricing import PRICES, cost, estimate_tokens, estimate_usage, price_for
 
 SYSTEM = (SystemBlock("You write documents.", cache=True), SystemBlock("Principle 3 applies."))
 
@@ -249,6 +259,91 @@ def test_the_key_never_reaches_results_errors_or_the_ledger(tmp_path: Path) -> N
     assert not any(KEY in text for text in texts)
 
 
+# -- time limits, stalls and the concurrency cap ----------------------------------
+
+
+def test_each_call_carries_its_time_limits() -> None:
+    fake = FakeAnthropic()
+    run(backend(fake), [GenerationRequest(key="a", model=MODEL, prompt="x", max_tokens=2048)])
+    run(backend(fake, timeout=5), [GenerationRequest(key="b", model=MODEL, prompt="x")])
+    default, chosen = (s.timeout for s in fake.sent("messages"))
+    # By default the read limit follows max_tokens: 30 s + the SDK's 1 h per 128k tokens.
+    assert default["connect"] == 10.0 and default["read"] == pytest.approx(30 + 2048 * 3600 / 128e3)
+    assert chosen == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+
+
+def test_a_server_that_never_answers_is_given_up_on_at_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with LocalAPI(hold_after=0) as api:  # accepts every request and never answers
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        b = AnthropicBackend(api_key=KEY, timeout=0.3, max_attempts=2, sleep=lambda s: None)
+        sends: list[str] = []
+        started = time.monotonic()
+        results = run_with_sends(b, requests(2), sends)
+        elapsed = time.monotonic() - started
+    assert elapsed < 5  # two attempts of 0.3 s each, not the SDK's 2 x 600 s
+    for result in results.values():
+        assert result.error == "no answer within 0.3 s (gave up after 2 attempts)"
+        assert not result.answered  # the API may have done the work all the same
+    assert sorted(sends) == ["k0", "k0", "k1", "k1"]  # each timed-out attempt may be billed
+
+
+def run_with_sends(
+    b: AnthropicBackend, reqs: list[GenerationRequest], sends: list[str]
+) -> dict[str, GenerationResult]:
+    out: list[GenerationResult] = []
+    b.generate(reqs, out.append, lambda request, mode: sends.append(request.key))
+    return {r.key: r for r in out}
+
+
+def test_only_attempts_that_may_reach_the_model_count_as_sends() -> None:
+    fake = FakeAnthropic()
+    fake.script(
+        "messages",
+        Reply(0),  # refused before anything was sent: its retry is no new send
+        Reply.timeout(),  # sent, no answer: the retry is a second send
+        Reply.error(529, "overloaded_error"),  # answered: not billed, no new send
+    )
+    sends: list[str] = []
+    results = run_with_sends(backend(fake), requests(1), sends)
+    assert results["k0"].ok and results["k0"].answered
+    assert sends == ["k0", "k0"] and len(fake.sent("messages")) == 4
+
+
+def test_a_stall_warning_on_stderr_names_the_calls_in_flight(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LocalAPI(hold_after=0) as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        b = AnthropicBackend(
+            api_key=KEY, timeout=0.6, max_attempts=1, sleep=lambda s: None, stall_after=0.15
+        )
+        run(b, requests(3))
+    err = capsys.readouterr().err
+    warning = r"^warning: no request has finished for [\d.]+ s; 3 in flight \(each is abandoned"
+    assert re.search(warning, err, re.M)
+
+
+@pytest.mark.parametrize("concurrency", [0, MAX_CONCURRENCY + 1, 100_000_000])
+def test_concurrency_outside_the_cap_is_refused_for_every_backend(
+    concurrency: int, tmp_path: Path
+) -> None:
+    expected = rf"concurrency must be from 1 to {MAX_CONCURRENCY} .*got {concurrency}$"
+    with pytest.raises(ConfigError, match=expected):
+        backend(FakeAnthropic(), concurrency=concurrency)
+    with pytest.raises(ConfigError, match=expected):
+        open_backend("offline", out_dir=tmp_path, concurrency=concurrency)
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0])
+def test_a_timeout_that_is_not_positive_is_refused(timeout: float) -> None:
+    with pytest.raises(
+        ConfigError, match=f"timeout must be a positive number of seconds, got {timeout}"
+    ):
+        backend(FakeAnthropic(), timeout=timeout)
+
+
 # -- cost accounting ------------------------------------------------------------
 
 
@@ -306,3 +401,45 @@ def test_ledger_refuses_a_damaged_middle_line(tmp_path: Path) -> None:
     path.write_text('not json\n{"key": "a"}\n')
     with pytest.raises(RecordError, match=r"costs.jsonl:1:"):
         CostLedger(path).summary()
+
+
+def test_ledger_bounds_spend_by_the_sends_never_answered(tmp_path: Path) -> None:
+    ledger = CostLedger(tmp_path / "costs.jsonl")
+    (a, b, c) = requests(3, max_tokens=1000)
+    ceiling = cost(MODEL, estimate_usage(a), batch=False)
+    for req in (a, b, c):
+        assert ledger.record_sent(req, "live") == pytest.approx(ceiling)
+    ledger.record(GenerationResult("k0", MODEL, "t", Usage(10, 10)))  # answered
+    ledger.record(GenerationResult("k1", MODEL, None, error="timed out", answered=False))
+    # k2 is still in flight when the process dies; k1's send timed out: both may be billed.
+    summary = ledger.summary()
+    paid = cost(MODEL, Usage(10, 10), batch=False)
+    assert summary["requests"] == 2 and summary["cost_usd"] == pytest.approx(paid)
+    assert summary["unanswered"] == 2
+    assert summary["upper_bound_usd"] == pytest.approx(paid + 2 * ceiling)
+    assert estimate_usage(a).output_tokens == 1000  # all of max_tokens
+    rows = [json.loads(line) for line in ledger.path.read_text().splitlines()]
+    assert rows[0]["event"] == "sent" and "usage" not in rows[0]
+
+
+def test_a_ledger_without_sent_rows_reads_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "costs.jsonl"
+    old = {"key": "a", "model": MODEL, "mode": "live", "ok": True, "cost_usd": 0.5,
+           "usage": Usage(10, 10).to_dict(), "ts": "2026-11-01T00:00:00+00:00"}  # fmt: skip
+    path.write_text(json.dumps(old) + "\n")
+    summary = CostLedger(path).summary()
+    assert summary["requests"] == 1 and summary["cost_usd"] == 0.5
+    assert summary["unanswered"] == 0 and summary["upper_bound_usd"] == 0.5
+
+
+def test_a_torn_sent_row_is_skipped_and_trimmed(tmp_path: Path) -> None:
+    path = tmp_path / "costs.jsonl"
+    (a,) = requests(1)
+    CostLedger(path).record_sent(a, "batch")
+    with path.open("ab") as handle:
+        handle.write(b'{"event": "sent", "key": "k1", "ceil')  # a kill mid-append
+    assert CostLedger(path).summary()["unanswered"] == 1
+    ledger = CostLedger(path)
+    ledger.record(GenerationResult("k0", MODEL, "t", Usage(10, 10), mode="batch"))
+    assert [r["key"] for r in ledger.rows()] == ["k0", "k0"]
+    assert ledger.summary()["unanswered"] == 0

@@ -13,7 +13,7 @@ from tests.helpers import run_cli
 from toolkit.cli.contamination import app
 from toolkit.contamination import cut
 from toolkit.document import Document
-from toolkit.errors import CheckFailed
+from toolkit.errors import CheckFailed, InputError
 from toolkit.generate.plan import PlanItem, write_plan
 from toolkit.io import read_documents, write_documents
 
@@ -166,3 +166,34 @@ def test_usage_errors_are_one_line_and_exit_2(
         assert result.code == 2, args
         assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
         assert problem in result.err
+
+
+def test_an_empty_corpus_is_refused_unless_allowed(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(InputError) as err:
+        _check(tmp_path, empty, "--report", tmp_path / "r")
+    assert str(err.value) == f"{empty}: no documents; pass --allow-empty to write empty outputs"
+    assert err.value.exit_code == 2 and not (tmp_path / "r").exists()
+    _check(tmp_path, empty, "--report", tmp_path / "r", "--allow-empty")
+    report = json.loads((tmp_path / "r" / "contamination.json").read_text())
+    assert report["summary"]["documents"] == 0 and report["summary"]["gate"]["passed"]
+
+
+def test_reports_and_split_corpus_in_one_folder_share_one_complete_marker(
+    tmp_path: Path,
+) -> None:
+    corpus, _ = _corpus(tmp_path, {3: ITEMS[0]})
+    out = tmp_path / "out"
+    with pytest.raises(CheckFailed):  # the gate's verdict comes after every output is whole
+        _check(tmp_path, corpus, "--decontaminate", out, "--report", out)
+    marker = json.loads((out / "stage.json").read_text())
+    assert marker["complete"] is True and marker["stage"] == "contamination"
+    assert marker["outputs"] == [
+        "kept",
+        "rejected",
+        "contamination.json",
+        "contamination.md",
+        "contamination.html",
+    ]
+    assert len(list(read_documents(out / "kept"))) == 11

@@ -14,9 +14,16 @@ from toolkit.contamination.judge import (
     JudgeSetup,
     judge_hits,
     judge_line,
+    judge_problem,
     parse_judgement,
 )
-from toolkit.generate.backend import GenerationRequest, GenerationResult, ResultCallback, Usage
+from toolkit.generate.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SentCallback,
+    Usage,
+)
 from toolkit.generate.ledger import CostLedger
 
 MODEL = "claude-sonnet-4-5"
@@ -31,7 +38,12 @@ class FakeBackend:
         self.replies = replies
         self.prompts: list[str] = []
 
-    def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        on_result: ResultCallback,
+        on_sent: SentCallback | None = None,
+    ) -> None:
         for request in reversed(requests):  # out of order, as a concurrent backend may be
             self.prompts.append(request.prompt)
             word = request.prompt.split("<passage>\n", 1)[1].split()[0]
@@ -113,6 +125,7 @@ def test_verdicts_decide_the_gate_of_the_strongest_semantic_hits(tmp_path: Path)
     assert gated_items == [0, 1, 3, 5]  # item 2 cleared, item 1 gated below the cosine gate
     assert summary["judged"] == 3 and summary["copies"] == 2 and summary["cleared"] == 1
     assert summary["errors"] == 1 and summary["failed"][0]["error"].startswith("not JSON")
+    assert summary["unanswered"] == 0 and judge_problem(summary) is None  # a reply, if malformed
     assert summary["failed"][0]["doc_id"] == "d4"
     assert summary["cost_usd"] > 0 and len(ledger.rows()) == 4
     assert summary["asked"] == 4 and "3 of the 4 strongest" in judge_line(summary)
@@ -127,6 +140,11 @@ def test_failed_and_missing_results_leave_the_cosine_gate() -> None:
     assert errors == ["overloaded", "the backend returned no result for this request"]
     assert summary["cost_usd"] == 0 and summary["ledger"] is None
     assert "0 of the 2 strongest semantic hits judged (at most 20)" in judge_line(summary)
+    assert summary["unanswered"] == 2
+    assert judge_problem(summary) == (
+        "2 of 2 contamination judge calls failed, so their hits were left to the cosine gate; "
+        "rerun the same command to judge them"
+    )
 
 
 def test_prompt_holds_item_and_passage_and_keys_are_stable() -> None:
@@ -135,7 +153,10 @@ def test_prompt_holds_item_and_passage_and_keys_are_stable() -> None:
 
     class Recorder(FakeBackend):
         def generate(
-            self, requests: Sequence[GenerationRequest], on_result: ResultCallback
+            self,
+            requests: Sequence[GenerationRequest],
+            on_result: ResultCallback,
+            on_sent: SentCallback | None = None,
         ) -> None:
             seen.extend(requests)
             super().generate(requests, on_result)

@@ -174,6 +174,20 @@ def test_identical_prompts_get_distinct_sample_indices(tmp_path: Path, small: Pa
     assert len({item.key("m") for item in items}) == len(items)
 
 
+def test_cli_plan_uses_the_shipped_attributes_from_any_directory(
+    tmp_path: Path, small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    _generate("plan", "stories", "--constitution", str(small), "--out", "plan.jsonl", "-n", "6")
+    items = list(read_plan(elsewhere / "plan.jsonl"))
+    assert len(items) == 6 and {item.attributes["genre"] for item in items} <= set(
+        load_attributes().get("genres")
+    )
+    assert load_attributes().directory == ATTRIBUTES
+
+
 def test_cli_plan_writes_items_and_reports_coverage(
     tmp_path: Path, small: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

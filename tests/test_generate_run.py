@@ -4,35 +4,41 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
 
-from tests.fake_anthropic import KEY, MODEL, FakeAnthropic
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply
 from tests.generate_support import ATTRIBUTES, ROOT, SAMPLE, Spy, write_small
+from tests.helpers import run_cli
+from toolkit.build.config import BuildConfig, load_build_config
 from toolkit.cli.generate import app
 from toolkit.constitution import load_constitution
-from toolkit.errors import InputError, RecordError
+from toolkit.errors import CheckFailed, ConfigError, InputError, RecordError
 from toolkit.generate.anthropic_backend import AnthropicBackend
 from toolkit.generate.backend import (
     GenerationRequest,
     GenerationResult,
     ResultCallback,
+    SentCallback,
     Usage,
 )
 from toolkit.generate.backends import DEFAULT_MODEL
 from toolkit.generate.journal import Journal
 from toolkit.generate.plan import read_plan
 from toolkit.generate.planners import make_plan
+from toolkit.generate.pricing import cost
 from toolkit.generate.rundir import run_status
-from toolkit.generate.runner import estimate_run, prepare_requests, run_plan
+from toolkit.generate.runner import check_complete, estimate_run, prepare_requests, run_plan
 from toolkit.io import read_documents
 
 
@@ -110,7 +116,7 @@ from toolkit.generate.offline import OfflineBackend
 from toolkit.generate.runner import run_plan
 
 class Slow(OfflineBackend):
-    def generate(self, requests, on_result):
+    def generate(self, requests, on_result, on_sent=None):
         for request in requests:
             time.sleep(0.02)
             super().generate([request], on_result)
@@ -226,7 +232,10 @@ def test_status_reports_items_tokens_and_cost(tmp_path: Path) -> None:
         name = "priced"
 
         def generate(
-            self, requests: Sequence[GenerationRequest], on_result: ResultCallback
+            self,
+            requests: Sequence[GenerationRequest],
+            on_result: ResultCallback,
+            on_sent: SentCallback | None = None,
         ) -> None:
             for request in requests[:4]:
                 self.sent.append(request.key)
@@ -318,3 +327,145 @@ def test_anthropic_run_through_the_real_sdk_is_costed_and_resumable(
     before = len(fake.seen)
     again = run_plan(plan, out, backend=backend(), model=MODEL, quiet=True)
     assert again.sent == 0 and len(fake.seen) == before
+
+
+# -- failures, time limits and spend at a kill -------------------------------------
+
+
+def _prompt_is(prompt: str) -> Callable[[Any], bool]:
+    return lambda body: bool(body["messages"][0]["content"] == prompt)
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_cli_run_with_failed_requests_exits_1_after_the_figures_and_its_rerun_completes(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    as_json: bool,
+) -> None:
+    plan, out = _plan(tmp_path, n=5), tmp_path / "run"
+    prompts = [item.prompt for item in read_plan(plan)]
+    fake = FakeAnthropic()
+    for bad in (prompts[1], prompts[3]):
+        refused = Reply.error(400, "invalid_request_error", "prompt is too long")
+        fake.script("messages", refused, when=_prompt_is(bad))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with LocalAPI(fake) as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        args = ["generate", "run", str(plan), "--out", str(out), "--model", MODEL, "-q"]
+        first = run_cli(capsys, *args, *(["--json"] if as_json else []))
+        rerun = f"ccorpus generate run {plan} --out {out} --model {MODEL}"
+        assert first.code == 1
+        assert first.err.splitlines()[-1] == (
+            f"error: 2 of 5 requests failed and 0 are pending; rerun `{rerun}` to retry them"
+        )
+        if as_json:
+            summary = json.loads(first.out)
+            assert (summary["succeeded"], summary["failed"], summary["status"]) == (
+                3,
+                2,
+                "incomplete",
+            )
+        else:
+            assert "failed           2" in first.out and "status           incomplete" in first.out
+        again = run_cli(capsys, *shlex.split(rerun)[1:])
+    assert again.code == 0, again.err
+    assert len(fake.sent("messages")) == 7  # 5, then the 2 that failed
+    assert run_status(out)["done"] == 5
+
+
+def test_a_hung_server_is_given_up_on_at_the_timeout_and_the_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan, out = _plan(tmp_path, n=5), tmp_path / "run"
+
+    def backend(timeout: float) -> AnthropicBackend:
+        return AnthropicBackend(api_key=KEY, timeout=timeout, max_attempts=2, sleep=lambda s: None)
+
+    with LocalAPI(hold_after=0) as hung:  # accepts each request and never answers
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", hung.url)
+        started = time.monotonic()
+        first = run_plan(plan, out, backend=backend(0.3), model=MODEL, quiet=True)
+        assert time.monotonic() - started < 10  # not 2 x 88 s, the default for its max_tokens
+    assert (first.failed, first.status) == (5, "incomplete")
+    assert first.errors[0].endswith("no answer within 0.3 s (gave up after 2 attempts)")
+    with pytest.raises(CheckFailed, match="5 of 5 requests failed and 0 are pending; rerun `x`"):
+        check_complete(first, "x")
+    with LocalAPI() as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        again = run_plan(plan, out, backend=backend(5), model=MODEL, quiet=True)
+    assert (again.sent, again.succeeded, again.status) == (5, 5, "complete")
+    figures = run_status(out)
+    assert figures["done"] == 5 and figures["cost_usd"] > 0
+    # Each timed-out attempt may still be billed: ten of them, never answered.
+    assert figures["unanswered"] == 10 and figures["cost_upper_usd"] > figures["cost_usd"]
+
+
+_KILLED_LIVE_RUN = """
+import sys
+from toolkit.generate.anthropic_backend import AnthropicBackend
+from toolkit.generate.runner import run_plan
+
+backend = AnthropicBackend(concurrency=4)
+run_plan(sys.argv[1], sys.argv[2], backend=backend, model=sys.argv[3], quiet=True)
+"""
+
+
+def test_status_bounds_the_spend_of_requests_in_flight_at_a_kill(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan, out = _plan(tmp_path, n=8), tmp_path / "run"
+    script = tmp_path / "live_run.py"
+    script.write_text(_KILLED_LIVE_RUN)
+    # The API answers three requests, then does the work of four more (and bills
+    # them) but the answers never reach the client before it is killed.
+    with LocalAPI(hold_after=3) as api:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ANTHROPIC_API_KEY": KEY,
+               "ANTHROPIC_BASE_URL": api.url}  # fmt: skip
+        child = subprocess.Popen([sys.executable, str(script), str(plan), str(out), MODEL], env=env)
+        try:
+            assert api.fake.wait_arrived(7, timeout=60), "the run never had 4 requests in flight"
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+    billed = 7 * cost(MODEL, Usage(**api.fake.usage), batch=False)
+    figures = run_status(out)
+    assert figures["done"] == 3 and figures["cost_usd"] < billed  # the answers alone undercount
+    assert figures["unanswered"] == 4 and figures["cost_upper_usd"] >= billed
+    _generate("status", str(out))
+    shown = capsys.readouterr().out
+    assert f"cost at most     ${figures['cost_upper_usd']:.4f} (4 sent and never answered" in shown
+
+
+def test_cli_refuses_a_concurrency_over_the_cap_and_a_timeout_of_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan, out = _plan(tmp_path, n=5), tmp_path / "run"
+    base = ["generate", "run", str(plan), "--out", str(out), "--backend", "offline", "-q"]
+    cap = "concurrency must be from 1 to 256 requests in flight, got"
+    for extra, message in [
+        (["--concurrency", "100000000"], f"{cap} 100000000"),
+        (["--concurrency", "0", "--dry-run"], f"{cap} 0"),
+        (["--timeout", "0"], "timeout must be a positive number of seconds, got 0.0"),
+    ]:
+        result = run_cli(capsys, *base, *extra)
+        assert (result.code, result.err) == (2, f"error: {message}\n")
+    assert not (out / "journal.jsonl").exists()
+
+
+def test_the_build_config_takes_a_timeout_and_caps_concurrency(tmp_path: Path) -> None:
+    constitution = write_small(tmp_path)
+    config = tmp_path / "corpus.toml"
+
+    def load(generate: str) -> BuildConfig:
+        config.write_text(
+            f'out = "out"\nconstitution = "{constitution.name}"\n[generate]\n{generate}\n'
+        )
+        return load_build_config(config)
+
+    assert load("timeout = 45").timeout == 45.0 and load("").timeout is None
+    assert load("concurrency = 256").concurrency == 256
+    with pytest.raises(ConfigError, match=r"generate\.timeout: .*a number of seconds above 0"):
+        load("timeout = 0")
+    with pytest.raises(ConfigError, match=r"generate\.concurrency: .*an integer from 1 to 256"):
+        load("concurrency = 100000000")

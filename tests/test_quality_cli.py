@@ -12,7 +12,8 @@ import typer
 from tests.helpers import Result, run_cli
 from toolkit.cli.quality import app
 from toolkit.document import Document
-from toolkit.io import write_documents
+from toolkit.errors import InputError
+from toolkit.io import check_output, read_documents, write_documents
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quality"
 
@@ -145,3 +146,40 @@ def test_judge_unknown_backend_is_one_line(
     result = run(capsys, "judge", str(corpus), "--out", str(tmp_path / "j"), "--constitution",
                  str(FIXTURES / "constitution.md"), "--backend", "nope", "-q")  # fmt: skip
     assert result.code == 2 and result.err.count("\n") == 1 and "nope" in result.err
+
+
+@pytest.mark.parametrize("command", ["score", "filter"])
+def test_an_empty_corpus_exits_2_unless_allowed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    out = tmp_path / "out"
+    result = run(capsys, command, str(empty), "--out", str(out), "-q")
+    assert result.code == 2
+    assert (
+        result.err == f"error: {empty}: no documents; pass --allow-empty to write empty outputs\n"
+    )
+    assert not out.exists()
+    result = run(capsys, command, str(empty), "--out", str(out), "--allow-empty", "--json", "-q")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["documents"] == 0
+
+
+def test_filter_outputs_are_vouched_for_by_a_marker_written_last(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert run(capsys, "filter", str(corpus), "--out", str(out), "-q").code == 0
+    marker = json.loads((out / "stage.json").read_text())
+    assert marker["stage"] == "quality" and marker["complete"] is True
+    assert marker["outputs"] == ["kept", "rejected", "summary.json"]
+    assert set(marker["files"]) == {
+        "kept/part-00000.jsonl.zst",
+        "rejected/part-00000.jsonl.zst",
+        "summary.json",
+    }
+    assert len(list(read_documents(out / "kept"))) == 1
+    (out / "summary.json").write_text("{}")  # changed behind the marker's back
+    with pytest.raises(InputError, match=r"summary\.json is 2 bytes, not the \d+ it wrote"):
+        check_output(out / "summary.json")

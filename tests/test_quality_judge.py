@@ -5,12 +5,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.fake_anthropic import KEY, FakeAnthropic, LocalAPI, Reply
+from tests.helpers import run_cli
 from toolkit.constitution import load_constitution
 from toolkit.document import Document
-from toolkit.generate.backend import GenerationRequest, GenerationResult, ResultCallback, Usage
+from toolkit.generate.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SentCallback,
+    Usage,
+)
 from toolkit.generate.ledger import CostLedger
 from toolkit.io import write_documents
 from toolkit.quality.judge import VerdictError, judge_corpus, parse_verdict
@@ -32,7 +41,12 @@ class FakeBackend:
         self.replies = replies
         self.prompts: list[str] = []
 
-    def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        on_result: ResultCallback,
+        on_sent: SentCallback | None = None,
+    ) -> None:
         for request in reversed(requests):  # out of order, as a concurrent backend may be
             self.prompts.append(request.prompt)
             word = request.prompt.split("<document>\n", 1)[1].split()[0]
@@ -86,6 +100,7 @@ def test_judge_corpus_writes_verdicts_errors_and_costs(tmp_path: Path) -> None:
         corpus, tmp_path / "out", backend, constitution=constitution, model=MODEL, quiet=True
     )
     assert (summary["documents"], summary["judged"], summary["errors"]) == (4, 1, 3)
+    assert summary["failed"] == 1  # Gamma's request failed; Beta and Delta were answered
     assert summary["mean_faithfulness"] == 5 and summary["mean_quality"] == 4
     assert summary["cost_usd"] > 0
 
@@ -119,3 +134,52 @@ def test_limit_judges_only_the_first_documents(tmp_path: Path) -> None:
         corpus, tmp_path / "o", backend, constitution=constitution, model=MODEL, limit=2, quiet=True
     )
     assert summary["documents"] == 2 and len(backend.prompts) == 2
+
+
+class _JudgeAPI(FakeAnthropic):
+    """The Messages API answering every judge request with a good verdict."""
+
+    def message_json(self, params: dict[str, Any]) -> dict[str, Any]:
+        reply = super().message_json(params)
+        reply["content"] = [{"type": "text", "text": json.dumps(GOOD)}]
+        return reply
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_cli_exits_1_after_the_figures_when_a_judge_request_failed(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    as_json: bool,
+) -> None:
+    docs = [Document.create("story", f"Word{i} story text.") for i in range(3)]
+    corpus = tmp_path / "corpus.jsonl"
+    write_documents(docs, corpus, compress=False)
+    fake = _JudgeAPI()
+    refused = Reply.error(400, "invalid_request_error", "prompt is too long")
+    fake.script("messages", refused, when=lambda body: "Word1" in body["messages"][0]["content"])
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    constitution = FIXTURES / "constitution.md"
+    with LocalAPI(fake) as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        result = run_cli(capsys, "quality", "judge", str(corpus), "--out", str(tmp_path / "j"),
+                         "--constitution", str(constitution), "--model", MODEL, "-q",
+                         *(["--json"] if as_json else []))  # fmt: skip
+    assert result.code == 1
+    rerun = (
+        f"ccorpus quality judge {corpus} --out {tmp_path / 'j'} --constitution {constitution} "
+        f"--model {MODEL}"
+    )
+    assert result.err == (
+        f"error: 1 of 3 judge requests failed; rerun `{rerun}` to judge again "
+        "(every document is sent again)\n"
+    )
+    if as_json:
+        assert json.loads(result.out)["judged"] == 2
+    else:
+        assert "judged" in result.out and "failed" in result.out
+    rows = [json.loads(line) for line in (tmp_path / "j" / "judge.jsonl").read_text().splitlines()]
+    assert [r["judge"] is None for r in rows] == [False, True, False]
+    assert "failed" not in rows[1]  # the file keeps its shape
+    costs = CostLedger(tmp_path / "j" / "judge-ledger.jsonl").summary()
+    assert costs["requests"] == 3 and costs["unanswered"] == 0  # three sent, three answers

@@ -13,6 +13,7 @@ from typing import Any
 
 from toolkit.dedup.config import INDEX_KINDS, STAGES
 from toolkit.document import KINDS
+from toolkit.generate.backend import MAX_CONCURRENCY
 from toolkit.tables import TableReader, read_toml, resolve_path
 
 __all__ = ["PLAN_KINDS", "BuildConfig", "EvalSet", "PlanConfig", "load_build_config"]
@@ -25,7 +26,7 @@ _TOP = {
     "out": "a folder for every output of the build",
     "constitution": "a Markdown constitution",
     "attributes": "a folder of plan attribute lists (tools.json beside it)",
-    "generate": "a table: backend, model, batch, concurrency and one table per plan kind",
+    "generate": "a table: backend, model, batch, concurrency, timeout and one table per plan kind",
     "quality": "a table: profile, embed, spacy_model",
     "dedup": "a table of dedup settings",
     "contamination": "a table: evals and check settings",
@@ -36,7 +37,8 @@ _GENERATE = {
     "backend": f"one of {', '.join(BACKENDS)}",
     "model": "a model id",
     "batch": "true or false (Message Batches API)",
-    "concurrency": "a positive integer",
+    "concurrency": f"an integer from 1 to {MAX_CONCURRENCY}",
+    "timeout": "a number of seconds above 0 (connect and read limit of a live call)",
     **{kind: "a table: n or per_principle, seed" for kind in PLAN_KINDS},
 }
 _PLAN = {"n": "a positive integer", "per_principle": "a positive integer", "seed": "an integer"}
@@ -120,6 +122,7 @@ class BuildConfig:
     model: str | None = None
     batch: bool = False
     concurrency: int = 4
+    timeout: float | None = None  # None: the read limit follows each request's max_tokens
     plans: tuple[PlanConfig, ...] = ()
     quality_profile: Path | None = None
     quality_embed: bool = True
@@ -261,6 +264,12 @@ def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
     if len({p.resolve() for p in specs}) != len(specs):
         mix.fail("specs", "a spec is listed twice")
     assert backend is not None
+    concurrency = generate.integer("concurrency", 4, 1) or 4
+    if concurrency > MAX_CONCURRENCY:
+        generate.expect("concurrency", concurrency)
+    timeout = None
+    if "timeout" in generate.table:
+        timeout = generate.number("timeout", 0.0, 1e-3, float("inf"), closed=True)
     return BuildConfig(
         file=file,
         out=resolve_path(file, out),
@@ -269,7 +278,8 @@ def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
         backend=backend,
         model=generate.string("model"),
         batch=generate.boolean("batch", False),
-        concurrency=generate.integer("concurrency", 4, 1) or 4,
+        concurrency=concurrency,
+        timeout=timeout,
         plans=_plans(generate),
         quality_profile=_existing(quality, "profile"),
         quality_embed=quality.boolean("embed", True),

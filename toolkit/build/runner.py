@@ -23,6 +23,7 @@ from toolkit.build.layout import BuildLayout
 from toolkit.build.report import write_build_report
 from toolkit.build.state import BuildState, file_digest, key_of, tree_digest
 from toolkit.errors import CheckFailed, ConfigError
+from toolkit.io.atomic import remove_stale_temps
 
 __all__ = ["STAGES", "BuildOptions", "run_build"]
 
@@ -95,6 +96,7 @@ class _Build:
 
     def run(self) -> dict[str, Any]:
         config, layout, quiet = self.config, self.layout, self.options.quiet
+        remove_stale_temps(layout.root, recursive=False)  # build.json's, of a killed build
         constitution = file_digest(config.constitution)
         self.step(
             "principles",

@@ -3,7 +3,10 @@
 Every function here reads only the files the layout names for its inputs and
 writes only its own outputs, so a stage can be rerun (or run elsewhere) alone.
 Heavy libraries are imported inside the functions: a build whose stages are
-all up to date loads none of them.
+all up to date loads none of them. Stages here accept an empty input
+(`allow_empty`): a stage emptied upstream, as when quality rejects every
+document, shows as zeros in the build's figures, and the mix then refuses to
+build from nothing.
 """
 
 from __future__ import annotations
@@ -80,7 +83,13 @@ def generate(
 
     out = layout.generate(kind)
     out.mkdir(parents=True, exist_ok=True)
-    engine = open_backend(backend, out_dir=out, batch=config.batch, concurrency=config.concurrency)
+    engine = open_backend(
+        backend,
+        out_dir=out,
+        batch=config.batch,
+        concurrency=config.concurrency,
+        timeout=config.timeout,
+    )
     summary = run_plan(layout.plan(kind), out, backend=engine, model=model, quiet=quiet)
     if summary.failed or summary.documents < summary.plan_items:
         raise CheckFailed(
@@ -116,6 +125,7 @@ def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, 
         constitution=load_constitution(config.constitution),
         spacy_model=config.spacy_model,
         embeddings=config.quality_embed,
+        allow_empty=True,
         quiet=quiet,
     )
     return {k: summary[k] for k in ("documents", "kept", "dropped", "reasons") if k in summary}
@@ -125,7 +135,9 @@ def dedup(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, An
     from toolkit.dedup import DedupConfig, deduplicate
 
     settings = {"cache_dir": layout.embedding_cache, "quiet": quiet, **config.dedup}
-    report = deduplicate(layout.quality / "kept", layout.dedup, DedupConfig(**settings))
+    report = deduplicate(
+        layout.quality / "kept", layout.dedup, DedupConfig(**settings), allow_empty=True
+    )
     return {"documents": report["documents"], "kept": report["kept"]}
 
 
@@ -144,6 +156,7 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
         report_dir=layout.contamination,
         decontaminate_to=layout.contamination if config.decontaminate else None,
         judge=judge,
+        allow_empty=True,
     )
     if not config.decontaminate:
         gate_or_raise(report)

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-__all__ = ["JsonOption", "QuietOption", "SkipBadOption", "emit_json", "stdout_console"]
+__all__ = [
+    "AllowEmptyOption",
+    "JsonOption",
+    "QuietOption",
+    "SkipBadOption",
+    "emit_json",
+    "stdout_console",
+]
 
 stdout_console = Console(highlight=False, soft_wrap=True)
 
@@ -21,6 +28,14 @@ SkipBadOption = Annotated[
     typer.Option(
         "--skip-bad",
         help="Skip malformed lines instead of stopping; report how many and where.",
+    ),
+]
+
+AllowEmptyOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-empty",
+        help="Write empty outputs for an input with no documents instead of failing (exit 2).",
     ),
 ]
 

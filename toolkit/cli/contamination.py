@@ -7,12 +7,24 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    AllowEmptyOption,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.contamination.check import DEFAULT_CACHE, CheckOptions
-from toolkit.contamination.judge import JUDGE_LEDGER, JUDGE_TOP, JudgeSetup, judge_line
+from toolkit.contamination.judge import (
+    JUDGE_LEDGER,
+    JUDGE_TOP,
+    JudgeSetup,
+    judge_line,
+    judge_problem,
+)
 from toolkit.contamination.report import gate_or_raise
 from toolkit.contamination.run import run_check
-from toolkit.errors import ConfigError
+from toolkit.errors import CheckFailed, ConfigError
 
 app = typer.Typer(help="Find eval items in a corpus before training on it.", no_args_is_help=True)
 
@@ -175,10 +187,15 @@ def check(
             "point it at dedup's to reuse its vectors.",
         ),
     ] = None,
+    allow_empty: AllowEmptyOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Check CORPUS for eval items; exit 1 when the gate is exceeded."""
+    """Check CORPUS for eval items; exit 1 when the gate is exceeded.
+
+    Also exit 1 when a --judge call got no answer: its hit is left to the
+    cosine gate in the report, but the judge never read it.
+    """
     if cut_spans and decontaminate_to is None:
         raise ConfigError("--cut-spans needs --decontaminate OUT")
     if judge is not None and no_semantic:
@@ -204,6 +221,7 @@ def check(
         decontaminate_to=decontaminate_to,
         cut_spans=cut_spans,
         judge=setup,
+        allow_empty=allow_empty,
     )
     if as_json:
         shown = {
@@ -216,4 +234,10 @@ def check(
         emit_json(shown)
     else:
         _print(result)
-    gate_or_raise(result)
+    problem = judge_problem(result["summary"].get("judge"))
+    try:
+        gate_or_raise(result)
+    except CheckFailed as failed:
+        raise CheckFailed(f"{failed}; {problem}" if problem else str(failed)) from None
+    if problem:
+        raise CheckFailed(problem)

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, SkipBadOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    AllowEmptyOption,
+    JsonOption,
+    QuietOption,
+    SkipBadOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.io.summary import check_or_raise, convert_corpus, summarise_corpus, validate_corpus
 from toolkit.progress import stderr_console
 
@@ -85,6 +92,7 @@ def convert(
         bool, typer.Option("--overwrite", help="Replace an existing output.")
     ] = False,
     skip_bad: SkipBadOption = False,
+    allow_empty: AllowEmptyOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -96,6 +104,7 @@ def convert(
         compress=compress,
         skip_bad=skip_bad,
         overwrite=overwrite,
+        allow_empty=allow_empty,
         quiet=quiet,
     )
     if as_json:

@@ -11,7 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    AllowEmptyOption,
+    JsonOption,
+    QuietOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.dedup import STAGES, DedupConfig, deduplicate, parse_stages
 
 __all__ = ["app", "dedup_command"]
@@ -85,6 +91,7 @@ def dedup_command(
             "--report", help="JSON report path (default: OUT/dedup_report.json); .md beside it."
         ),
     ] = None,
+    allow_empty: AllowEmptyOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -100,7 +107,7 @@ def dedup_command(
         cache_dir=cache,
         quiet=quiet,
     )
-    result = deduplicate(corpus, out, config, report_path=report)
+    result = deduplicate(corpus, out, config, report_path=report, allow_empty=allow_empty)
     if as_json:
         summary = {k: v for k, v in result.items() if k not in ("dropped", "clusters")}
         emit_json(summary)

@@ -6,6 +6,7 @@ are raised as `CorpusError`, never printed here.
 
 from __future__ import annotations
 
+import shlex
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,10 +14,11 @@ from typing import Annotated, Any
 import typer
 
 from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.generate.backend import MAX_CONCURRENCY, check_concurrency, check_timeout
 from toolkit.generate.backends import DEFAULT_MODEL, OFFLINE_MODEL, default_backend, open_backend
 from toolkit.generate.planners import make_plan
 from toolkit.generate.rundir import run_status
-from toolkit.generate.runner import RunSummary, estimate_run, run_plan
+from toolkit.generate.runner import RunSummary, check_complete, estimate_run, run_plan
 from toolkit.progress import stderr_console
 
 __all__ = ["app"]
@@ -67,7 +69,7 @@ def plan(
         typer.Option(
             "--attributes",
             metavar="DIR",
-            help="Attribute lists (default: stories/attributes; tools.json beside it).",
+            help="Attribute lists (default: the shipped ones; tools.json beside DIR).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -156,8 +158,23 @@ def run(
         bool, typer.Option("--batch", help="Use the Message Batches API (half price, slower).")
     ] = False,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="Live requests in flight at once.")
+        int,
+        typer.Option(
+            "--concurrency",
+            help=f"Live requests in flight at once, from 1 to {MAX_CONCURRENCY} "
+            "(more is refused: rate limits would only answer 429).",
+        ),
     ] = 4,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Give up on a live call that has not connected or answered in this time, "
+            "then retry it (default: 30 s plus 0.028 s per max_tokens, 88 s at 2048; "
+            "batch calls keep the SDK's limits).",
+        ),
+    ] = None,
     pilot: Annotated[
         int | None,
         typer.Option(
@@ -177,6 +194,7 @@ def run(
 
     Rerunning resumes: finished requests are never sent again, failed ones are
     retried. Documents are written to DIR/documents even when a run is cut short.
+    Exits 1, after the figures, when a request failed or got no result.
     """
     name = backend.value if backend is not None else default_backend()
     if backend is None and name == "offline":
@@ -185,13 +203,17 @@ def run(
             markup=False,
         )
     chosen_model = model or (OFFLINE_MODEL if name == "offline" else DEFAULT_MODEL)
+    check_concurrency(concurrency)
+    check_timeout(timeout)
     summary: RunSummary
     if dry_run:
         summary = estimate_run(
             plan_path, out, backend_name=name, model=chosen_model, batch=batch, pilot=pilot
         )
     else:
-        engine = open_backend(name, out_dir=out, batch=batch, concurrency=concurrency)
+        engine = open_backend(
+            name, out_dir=out, batch=batch, concurrency=concurrency, timeout=timeout
+        )
         summary = run_plan(
             plan_path, out, backend=engine, model=chosen_model, pilot=pilot, quiet=quiet
         )
@@ -199,6 +221,12 @@ def run(
         emit_json(summary.to_dict())
     else:
         _print_run(summary)
+    rerun = ["ccorpus", "generate", "run", str(plan_path), "--out", str(out)]
+    rerun += ["--backend", name] if backend is not None else []
+    rerun += ["--model", chosen_model] if model is not None else []
+    rerun += ["--batch"] if batch else []
+    rerun += ["--pilot", str(pilot)] if pilot is not None else []
+    check_complete(summary, shlex.join(rerun))
 
 
 @app.command()
@@ -206,7 +234,11 @@ def status(
     out: Annotated[Path, typer.Argument(metavar="DIR", help="A run directory.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show a run's progress: items done, pending and failed, tokens and cost so far."""
+    """Show a run's progress: items done, pending and failed, tokens and cost so far.
+
+    "cost at most" adds what requests sent and never answered (in flight at a
+    kill, or timed out) may have cost: estimated input and all of max_tokens.
+    """
     figures: dict[str, Any] = run_status(out)
     if as_json:
         emit_json(figures)
@@ -216,3 +248,7 @@ def status(
     for kind, count in figures["tokens"].items():
         _say(f"{kind:<28} {count}")
     _say(f"{'cost':<16} ${figures['cost_usd']:.4f}")
+    _say(
+        f"{'cost at most':<16} ${figures['cost_upper_usd']:.4f} "
+        f"({figures['unanswered']} sent and never answered, each at its ceiling)"
+    )

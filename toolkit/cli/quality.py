@@ -13,7 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, SkipBadOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    AllowEmptyOption,
+    JsonOption,
+    QuietOption,
+    SkipBadOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.constitution import Constitution, load_constitution
 
 __all__ = ["app"]
@@ -76,6 +83,7 @@ def score(
     spacy_model: SpacyOption = None,
     embed: EmbedOption = True,
     skip_bad: SkipBadOption = False,
+    allow_empty: AllowEmptyOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -90,6 +98,7 @@ def score(
         spacy_model=spacy_model,
         embeddings=embed,
         skip_bad=skip_bad,
+        allow_empty=allow_empty,
         quiet=quiet,
     )
     if as_json:
@@ -123,6 +132,7 @@ def filter_(
     spacy_model: SpacyOption = None,
     embed: EmbedOption = True,
     skip_bad: SkipBadOption = False,
+    allow_empty: AllowEmptyOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -142,6 +152,7 @@ def filter_(
         spacy_model=spacy_model,
         embeddings=embed,
         skip_bad=skip_bad,
+        allow_empty=allow_empty,
         quiet=quiet,
     )
     if as_json:
@@ -184,14 +195,19 @@ def judge(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Rate faithfulness and writing quality with an LLM into DIR/judge.jsonl."""
+    """Rate faithfulness and writing quality with an LLM into DIR/judge.jsonl.
+
+    Exits 1, after the figures, when a judge request got no answer.
+    """
+    import shlex
+
     from toolkit.generate.backends import (
         DEFAULT_MODEL,
         OFFLINE_MODEL,
         default_backend,
         open_backend,
     )
-    from toolkit.quality.judge import judge_corpus
+    from toolkit.quality.judge import check_judged, judge_corpus
 
     name = backend or default_backend()
     chosen = model or (OFFLINE_MODEL if name == "offline" else DEFAULT_MODEL)
@@ -206,5 +222,11 @@ def judge(
     )
     if as_json:
         emit_json(summary)
-        return
-    _print([(key, value) for key, value in summary.items()])
+    else:
+        _print([(key, value) for key, value in summary.items()])
+    rerun = ["ccorpus", "quality", "judge", str(corpus), "--out", str(out)]
+    rerun += ["--constitution", str(constitution)]
+    rerun += ["--backend", name] if backend is not None else []
+    rerun += ["--model", chosen] if model is not None else []
+    rerun += ["--limit", str(limit)] if limit is not None else []
+    check_judged(summary, shlex.join(rerun))

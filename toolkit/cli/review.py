@@ -15,18 +15,15 @@ import typer
 from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
 from toolkit.errors import InputError
 from toolkit.review import (
-    DEFAULT_REASONS,
+    MAX_ITEM_BYTES,
     STATUSES,
     export_reviewed,
     import_corpus,
-    load_reasons,
     review_stats,
 )
 from toolkit.review.sampling import parse_stratify
 
 __all__ = ["app"]
-
-DEFAULT_GUIDELINES = Path("stories/guidelines.md")
 
 app = typer.Typer(
     help="Let curators review generated stories before they may enter a training mix.",
@@ -66,6 +63,14 @@ def import_command(
         ),
     ] = "principle,genre",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sample draw.")] = 0,
+    max_item_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-item-bytes",
+            min=1,
+            help="Refuse the import if a document's JSON record is over this many bytes.",
+        ),
+    ] = MAX_ITEM_BYTES,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -80,6 +85,7 @@ def import_command(
         sample=sample,
         stratify=parse_stratify(stratify),
         seed=seed,
+        max_item_bytes=max_item_bytes,
         quiet=quiet,
     )
     if as_json:
@@ -118,30 +124,30 @@ def serve(
     ] = None,
     guidelines: Annotated[
         Path | None,
-        typer.Option("--guidelines", help=f"Markdown guidelines (default {DEFAULT_GUIDELINES})."),
+        typer.Option(
+            "--guidelines", help="Markdown guidelines (default: the shipped guidelines.md)."
+        ),
     ] = None,
     reasons: Annotated[
         Path | None,
-        typer.Option("--reasons", help=f"Reason codes file (default {DEFAULT_REASONS})."),
+        typer.Option(
+            "--reasons", help="Reason codes file (default: the shipped review_reasons.txt)."
+        ),
     ] = None,
 ) -> None:
     """Serve the review page until interrupted; the link to open goes to stderr."""
     from toolkit.review.server import access_token
     from toolkit.review.server import serve as serve_page
-    from toolkit.review.web import ReviewSettings
+    from toolkit.review.web import review_settings
 
-    if guidelines is not None and not guidelines.is_file():
-        raise InputError(f"--guidelines {guidelines}: no such file")
-    if constitution is not None and not constitution.is_file():
-        raise InputError(f"--constitution {constitution}: no such file")
-    settings = ReviewSettings(
-        db=db,
-        reasons=load_reasons(reasons or DEFAULT_REASONS),
+    settings = review_settings(
+        db,
         host=host,
         token=access_token(host),
         reviewer=reviewer,
         constitution=constitution,
-        guidelines=guidelines or (DEFAULT_GUIDELINES if DEFAULT_GUIDELINES.is_file() else None),
+        guidelines=guidelines,
+        reasons=reasons,
     )
     serve_page(settings, port=port)
 

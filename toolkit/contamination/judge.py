@@ -9,6 +9,12 @@ Each judged pair adds a hit of stage "judge" (score 1.0 for a copy, 0.0 for
 not, the reason in `judge_reason`), which carries the gate from then on. A
 reply that is not exactly the verdict object, or a failed request, leaves
 the hit to the cosine gate and is counted as an error, never guessed.
+
+A failed request (no answer at all) is also counted apart, as `unanswered`:
+the report stays whole and conservative, but a hit the judge never read may
+be a reworded copy under the cosine gate, so `judge_problem` fails the check
+(exit 1) until a rerun has every call answered. A malformed reply is an
+answer: at temperature 0 a rerun would most likely repeat it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ __all__ = [
     "JudgementError",
     "judge_hits",
     "judge_line",
+    "judge_problem",
     "parse_judgement",
 ]
 
@@ -124,12 +131,15 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
             spent[0] += cost(result.model, result.usage, batch=result.mode == "batch")
 
     if requests:
-        backend.generate(list(requests.values()), collect)
+        sent = ledger.record_sent if ledger is not None else None
+        backend.generate(list(requests.values()), collect, on_sent=sent)
     out = list(hits)
     judged: list[Hit] = []
     errors: list[dict[str, Any]] = []
+    unanswered = 0
     for i, request in requests.items():
         hit, result = hits[i], results.get(request.key)
+        unanswered += result is None or not result.ok or result.text is None
         try:
             if result is None:
                 raise JudgementError("the backend returned no result for this request")
@@ -160,6 +170,7 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
         "copies": sum(h.gated for h in judged),
         "cleared": sum(not h.gated for h in judged),
         "errors": len(errors),
+        "unanswered": unanswered,
         "failed": errors,
         "cost_usd": round(spent[0], 8),
         "ledger": None if ledger is None else str(ledger.path),
@@ -175,4 +186,14 @@ def judge_line(judge: dict[str, Any]) -> str:
         f"(at most {judge['top']}), "
         f"{judge['copies']} copies (gated), {judge['cleared']} cleared, "
         f"{judge['errors']} error(s) left to the cosine gate; cost ${judge['cost_usd']}."
+    )
+
+
+def judge_problem(judge: dict[str, Any] | None) -> str | None:
+    """Why the judge's part of a check fails (a call got no answer), or None."""
+    if not judge or not judge.get("unanswered"):
+        return None
+    return (
+        f"{judge['unanswered']} of {judge['asked']} contamination judge calls failed, "
+        "so their hits were left to the cosine gate; rerun the same command to judge them"
     )

@@ -22,9 +22,14 @@ import httpx2
 from toolkit.errors import ConfigError
 from toolkit.generate.anthropic_batch import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, BatchRunner
 from toolkit.generate.anthropic_common import Retrier
-from toolkit.generate.anthropic_live import LiveRunner
+from toolkit.generate.anthropic_live import STALL_AFTER, LiveRunner
 from toolkit.generate.anthropic_state import BatchState
-from toolkit.generate.backend import GenerationRequest, ResultCallback
+from toolkit.generate.backend import (
+    GenerationRequest,
+    ResultCallback,
+    SentCallback,
+    check_timeout,
+)
 from toolkit.generate.pricing import price_for
 
 __all__ = ["AnthropicBackend"]
@@ -36,6 +41,9 @@ class AnthropicBackend:
     Without `client`, one is built from `api_key` or `ANTHROPIC_API_KEY`
     (`ANTHROPIC_BASE_URL` is honoured as the SDK does); `http_client` lets tests
     and proxies supply the transport. `state_path` makes batch runs resumable.
+    `timeout` bounds connect and read of each live call (None: the read limit
+    follows `max_tokens`, see `anthropic_live.default_timeout`); batch calls
+    keep the SDK's limits, since an upload or a results file can be large.
     """
 
     name = "anthropic"
@@ -47,6 +55,9 @@ class AnthropicBackend:
         api_key: str | None = None,
         http_client: httpx2.Client | None = None,
         concurrency: int = 4,
+        timeout: float | None = None,
+        stall_after: float = STALL_AFTER,
+        warn: Callable[[str], None] | None = None,
         max_attempts: int = 6,
         sleep: Callable[[float], Any] = time.sleep,
         rng_seed: int = 0,
@@ -58,6 +69,7 @@ class AnthropicBackend:
     ) -> None:
         if max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {max_attempts}")
+        check_timeout(timeout)
         if client is None:
             key = api_key or os.environ.get("ANTHROPIC_API_KEY")
             if not key:
@@ -73,7 +85,14 @@ class AnthropicBackend:
             max_attempts=max_attempts, sleep=sleep, rng=random.Random(rng_seed), secrets=secrets
         )
         self.batch = batch
-        self._live = LiveRunner(client, retrier, concurrency=concurrency)
+        self._live = LiveRunner(
+            client,
+            retrier,
+            concurrency=concurrency,
+            timeout=timeout,
+            stall_after=stall_after,
+            warn=warn,
+        )
         self._batch = BatchRunner(
             client,
             retrier,
@@ -87,8 +106,14 @@ class AnthropicBackend:
     def __repr__(self) -> str:
         return f"AnthropicBackend(batch={self.batch})"
 
-    def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
-        """Answer every request, reporting each through `on_result` as it completes.
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        on_result: ResultCallback,
+        on_sent: SentCallback | None = None,
+    ) -> None:
+        """Answer every request, reporting each through `on_result` as it completes
+        and each billable send through `on_sent`.
 
         Every model is priced before anything is sent, so an unknown model fails
         fast with `ConfigError` instead of running up unaccounted costs.
@@ -96,6 +121,6 @@ class AnthropicBackend:
         for model in sorted({r.model for r in requests}):
             price_for(model)
         if self.batch:
-            self._batch.run(requests, on_result)
+            self._batch.run(requests, on_result, on_sent)
         else:
-            self._live.run(requests, on_result)
+            self._live.run(requests, on_result, on_sent)

@@ -7,6 +7,8 @@ instead of paying for it twice: a key is *owned* by the latest batch that
 holds it, and is sent again only when that batch is collected or the request
 changed since. Items that come back `expired`, `canceled` or `errored` with a
 transient error go into a new batch, up to `max_attempts` batches per key.
+A request is reported sent (`on_sent`) once, with its first batch: a batch
+bills only the items that succeed, so a re-queued item is not a second send.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from toolkit.generate.anthropic_common import (
     result_from_message,
 )
 from toolkit.generate.anthropic_state import BatchEntry, BatchState
-from toolkit.generate.backend import GenerationRequest, GenerationResult, ResultCallback
+from toolkit.generate.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SentCallback,
+)
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_REQUESTS", "BatchRunner"]
 
@@ -112,11 +119,18 @@ class BatchRunner:
         self._wanted: dict[str, GenerationRequest] = {}
         self._pending: list[BatchEntry] = []
         self._on_result: ResultCallback = lambda result: None
+        self._on_sent: SentCallback | None = None
 
-    def run(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
+    def run(
+        self,
+        requests: Sequence[GenerationRequest],
+        on_result: ResultCallback,
+        on_sent: SentCallback | None = None,
+    ) -> None:
         check_keys(requests)
         self._wanted = {r.key: r for r in requests}
         self._on_result = on_result
+        self._on_sent = on_sent
         self._pending = []
         fresh: list[GenerationRequest] = []
         for request in requests:
@@ -157,6 +171,9 @@ class BatchRunner:
 
     def _create(self, chunk: list[tuple[GenerationRequest, BatchItem]], attempt: int) -> None:
         items = [item for _, item in chunk]
+        if attempt == 1 and self._on_sent is not None:
+            for request, _ in chunk:
+                self._on_sent(request, "batch")
         try:
             batch = self._retrier.run(lambda: self._client.messages.batches.create(requests=items))
         except (anthropic.APIError, httpx2.TransportError) as exc:

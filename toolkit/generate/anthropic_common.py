@@ -91,8 +91,12 @@ def result_from_message(
     )
 
 
-def error_result(request: GenerationRequest, error: str, mode: str) -> GenerationResult:
-    return GenerationResult(key=request.key, model=request.model, text=None, error=error, mode=mode)
+def error_result(
+    request: GenerationRequest, error: str, mode: str, *, answered: bool = True
+) -> GenerationResult:
+    return GenerationResult(
+        key=request.key, model=request.model, text=None, error=error, mode=mode, answered=answered
+    )
 
 
 def classify(exc: BaseException) -> Kind:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from toolkit.errors import ConfigError
-from toolkit.generate.backend import Backend
+from toolkit.generate.backend import Backend, check_concurrency, check_timeout
 from toolkit.generate.offline import OfflineBackend
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "OFFLINE_MODEL", "default_backend", "open_backend"]
@@ -25,9 +25,21 @@ def default_backend() -> str:
 
 
 def open_backend(
-    name: str, *, out_dir: str | Path, batch: bool = False, concurrency: int = 4
+    name: str,
+    *,
+    out_dir: str | Path,
+    batch: bool = False,
+    concurrency: int = 4,
+    timeout: float | None = None,
 ) -> Backend:
-    """The backend `name`; an Anthropic batch run keeps its batch ids in `DIR/batches.json`."""
+    """The backend `name`; an Anthropic batch run keeps its batch ids in `DIR/batches.json`.
+
+    `timeout` is the connect and read limit of each live call, in seconds
+    (None: it follows each request's `max_tokens`). Both are checked whatever
+    the backend, so a bad value fails the same way offline and live.
+    """
+    check_concurrency(concurrency)
+    check_timeout(timeout)
     if name == "offline":
         return OfflineBackend()
     if name == "anthropic":
@@ -35,6 +47,7 @@ def open_backend(
 
         return AnthropicBackend(
             concurrency=concurrency,
+            timeout=timeout,
             batch=batch,
             state_path=Path(out_dir) / BATCH_STATE if batch else None,
         )

@@ -1,9 +1,18 @@
-"""An append-only record of what each completed request cost.
+"""An append-only record of what each request cost, and of what it may cost.
 
 One JSONL row per result, flushed and fsynced as it is written, so a crash
 loses at most the row being written. A final line cut short by such a crash
 is ignored when reading and trimmed before the next append; a malformed line
 anywhere else is a `RecordError`, since it means the file was damaged.
+
+A backend that bills also has a `sent` row written each time a request goes
+out, priced at its ceiling (estimated input, all of `max_tokens` as output).
+A result answers the oldest open `sent` row of its key, unless it says
+`answered: false` (its last attempt timed out). A `sent` row left open is a
+request in flight at a kill, or an attempt that timed out: the API may have
+billed it all the same. So `cost_usd` is what the answers say was spent, and
+`upper_bound_usd` adds the ceiling of every open send. Ledgers written before
+`sent` rows existed read as before, with no open sends.
 """
 
 from __future__ import annotations
@@ -16,8 +25,8 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from toolkit.errors import RecordError
-from toolkit.generate.backend import GenerationResult, Usage
-from toolkit.generate.pricing import cost
+from toolkit.generate.backend import GenerationRequest, GenerationResult, Usage
+from toolkit.generate.pricing import cost, estimate_usage
 
 __all__ = ["CostLedger", "GroupSummary", "LedgerSummary"]
 
@@ -36,12 +45,17 @@ class LedgerSummary(TypedDict):
     cost_usd: float
     by_model: dict[str, GroupSummary]
     by_mode: dict[str, GroupSummary]
+    unanswered: int
+    unanswered_usd: float
+    upper_bound_usd: float
 
 
 class CostLedger:
-    """Costs of completed requests in the JSONL file at `path`.
+    """Costs of requests in the JSONL file at `path`.
 
-    Row: key, model, mode (live | batch | offline), ok, usage, cost_usd, ts.
+    Result row: key, model, mode (live | batch | offline), ok, usage, cost_usd, ts
+    (and `answered: false` when no response came).
+    Sent row: event "sent", key, model, mode, ceiling_usd, ts.
     Offline rows cost 0; batch rows are priced at the batch discount.
     """
 
@@ -52,6 +66,21 @@ class CostLedger:
 
     def __repr__(self) -> str:
         return f"CostLedger({str(self.path)!r})"
+
+    def record_sent(self, request: GenerationRequest, mode: str) -> float:
+        """Append a `sent` row for `request` and return its ceiling in USD."""
+        usd = cost(request.model, estimate_usage(request), batch=mode == "batch")
+        self._append(
+            {
+                "event": "sent",
+                "key": request.key,
+                "model": request.model,
+                "mode": mode,
+                "ceiling_usd": round(usd, 8),
+                "ts": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+        return usd
 
     def record(self, result: GenerationResult) -> float:
         """Append the row for `result` and return its cost in USD."""
@@ -67,6 +96,12 @@ class CostLedger:
             "cost_usd": round(usd, 8),
             "ts": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if not result.answered:
+            row["answered"] = False
+        self._append(row)
+        return usd
+
+    def _append(self, row: dict[str, Any]) -> None:
         line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode()
         with self._lock:
             self._trim_torn_tail()
@@ -74,7 +109,6 @@ class CostLedger:
                 handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
-        return usd
 
     def rows(self) -> list[dict[str, Any]]:
         """Every complete row, oldest first; a torn final line is skipped."""
@@ -98,7 +132,8 @@ class CostLedger:
         return rows
 
     def summary(self) -> LedgerSummary:
-        """Requests, errors, tokens by kind and USD totals, overall, by model and by mode."""
+        """Requests, errors, tokens by kind and USD totals, overall, by model and by mode;
+        sends never answered and the upper bound of spend they make."""
         out = LedgerSummary(
             requests=0,
             errors=0,
@@ -106,8 +141,18 @@ class CostLedger:
             cost_usd=0.0,
             by_model={},
             by_mode={},
+            unanswered=0,
+            unanswered_usd=0.0,
+            upper_bound_usd=0.0,
         )
+        open_sends: dict[str, list[float]] = {}
         for row in self.rows():
+            key = str(row.get("key"))
+            if row.get("event") == "sent":
+                open_sends.setdefault(key, []).append(float(row.get("ceiling_usd", 0.0)))
+                continue
+            if open_sends.get(key) and row.get("answered", True):
+                open_sends[key].pop(0)
             usd = float(row.get("cost_usd", 0.0))
             out["requests"] += 1
             out["errors"] += 0 if row.get("ok", True) else 1
@@ -117,6 +162,10 @@ class CostLedger:
                 out["tokens"][kind] += int(usage.get(kind) or 0)
             _add(out["by_model"], str(row.get("model")), usd)
             _add(out["by_mode"], str(row.get("mode")), usd)
+        unanswered = [usd for sends in open_sends.values() for usd in sends]
+        out["unanswered"] = len(unanswered)
+        out["unanswered_usd"] = round(sum(unanswered), 8)
+        out["upper_bound_usd"] = round(out["cost_usd"] + sum(unanswered), 8)
         out["cost_usd"] = round(out["cost_usd"], 8)
         for group in (*out["by_model"].values(), *out["by_mode"].values()):
             group["cost_usd"] = round(group["cost_usd"], 8)

@@ -17,7 +17,13 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from toolkit.generate.backend import GenerationRequest, GenerationResult, ResultCallback, Usage
+from toolkit.generate.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SentCallback,
+    Usage,
+)
 from toolkit.generate.templates import Template, load_template, render
 
 __all__ = ["OFFLINE_TEMPLATE_VERSION", "OfflineBackend", "principle_sentences"]
@@ -80,8 +86,16 @@ class OfflineBackend:
     def __repr__(self) -> str:
         return f"OfflineBackend(version={self.version!r})"
 
-    def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
-        """Answer each request at once; a request without usable context gets an error result."""
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        on_result: ResultCallback,
+        on_sent: SentCallback | None = None,
+    ) -> None:
+        """Answer each request at once; a request without usable context gets an error result.
+
+        Nothing is sent or billed, so `on_sent` is never called.
+        """
         for request in requests:
             try:
                 text = self.compose(request.key, request.context)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from toolkit.errors import ConfigError
-from toolkit.generate.backend import Usage
+from toolkit.generate.backend import GenerationRequest, Usage
 
-__all__ = ["PRICES", "Price", "cost", "estimate_tokens", "price_for"]
+__all__ = ["PRICES", "Price", "cost", "estimate_tokens", "estimate_usage", "price_for"]
 
 _MTOK = 1_000_000
 _DATED = re.compile(r"-(?:\d{8}|latest)$")
@@ -134,3 +134,23 @@ def estimate_tokens(text: str) -> int:
     Real counts depend on the model's tokenizer; the ledger records the API's own.
     """
     return (len(text) + 3) // 4
+
+
+def estimate_usage(
+    request: GenerationRequest, *, output_share: float = 1.0, cache_written: bool = True
+) -> Usage:
+    """Estimated usage of `request`, from `estimate_tokens` of its text.
+
+    The cached system blocks count as a cache write (`cache_written`) or a
+    cache read; the other blocks and the prompt as input; output as
+    `output_share` of `max_tokens`. With the defaults it is the most the
+    request can cost, as far as the estimate of its input goes.
+    """
+    cached = sum(estimate_tokens(b.text) for b in request.system if b.cache)
+    plain = sum(estimate_tokens(b.text) for b in request.system if not b.cache)
+    return Usage(
+        input_tokens=plain + estimate_tokens(request.prompt),
+        output_tokens=int(request.max_tokens * output_share),
+        cache_creation_input_tokens=cached if cache_written else 0,
+        cache_read_input_tokens=0 if cache_written else cached,
+    )

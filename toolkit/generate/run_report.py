@@ -16,7 +16,7 @@ from typing import Any
 from toolkit.generate.backend import GenerationRequest, Usage
 from toolkit.generate.journal import Journal
 from toolkit.generate.plan import PlanItem
-from toolkit.generate.pricing import cost, estimate_tokens
+from toolkit.generate.pricing import cost, estimate_usage
 
 __all__ = ["OUTPUT_SHARE", "diversity", "estimate_cost", "opening_ngram", "pilot_report"]
 
@@ -40,16 +40,10 @@ def estimate_cost(
     written: set[tuple[str, ...]] = set()
     for request in requests:
         prefix = tuple(block.text for block in request.system if block.cache)
-        cached = sum(estimate_tokens(text) for text in prefix)
-        plain = sum(estimate_tokens(b.text) for b in request.system if not b.cache)
-        first = prefix not in written
-        written.add(prefix)
-        usage = Usage(
-            input_tokens=plain + estimate_tokens(request.prompt),
-            output_tokens=int(request.max_tokens * OUTPUT_SHARE),
-            cache_creation_input_tokens=cached if first else 0,
-            cache_read_input_tokens=0 if first else cached,
+        usage = estimate_usage(
+            request, output_share=OUTPUT_SHARE, cache_written=prefix not in written
         )
+        written.add(prefix)
         total = total + usage
         if priced:
             usd += cost(model, usage, batch=batch)

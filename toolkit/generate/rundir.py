@@ -147,7 +147,12 @@ def write_documents(
 
 
 def run_status(out_dir: str | Path) -> dict[str, Any]:
-    """Plan items done, pending and failed, tokens by type and cost, from the run's files."""
+    """Plan items done, pending and failed, tokens by type and cost, from the run's files.
+
+    `cost_usd` is what the answers cost; `cost_upper_usd` adds the ceiling of
+    every send never answered (`unanswered`: in flight at a kill, or timed
+    out), which the API may have billed all the same.
+    """
     out = Path(out_dir)
     record = read_run_json(out)
     items = list(read_plan(record["plan"]))
@@ -169,4 +174,6 @@ def run_status(out_dir: str | Path) -> dict[str, Any]:
         "requests": ledger["requests"],
         "tokens": ledger["tokens"],
         "cost_usd": round(ledger["cost_usd"], 6),
+        "unanswered": ledger["unanswered"],
+        "cost_upper_usd": round(ledger["upper_bound_usd"], 6),
     }

@@ -2,7 +2,8 @@
 
 The journal (`DIR/journal.jsonl`) is the source of truth. Each result is
 journaled and costed the moment the backend reports it, so a crash or a
-SIGKILL loses only the requests still in flight; a rerun sends exactly the
+SIGKILL loses only the requests still in flight (the ledger has their `sent`
+rows, so `status` can still bound what they cost); a rerun sends exactly the
 keys without a successful row. The documents corpus (`DIR/documents/`) and
 `DIR/run.json` are rebuilt from the journal at the end of every run, also one
 cut short, so what was paid for is always on disk as documents.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from toolkit.constitution import Constitution, load_constitution
-from toolkit.errors import BackendError, ConfigError, InputError
+from toolkit.errors import BackendError, CheckFailed, ConfigError, InputError
 from toolkit.generate.backend import Backend, GenerationRequest, GenerationResult, SystemBlock
 from toolkit.generate.journal import Journal
 from toolkit.generate.ledger import CostLedger
@@ -38,6 +39,7 @@ from toolkit.progress import progress
 __all__ = [
     "SYSTEM_TEMPLATE",
     "RunSummary",
+    "check_complete",
     "estimate_run",
     "prepare_requests",
     "run_plan",
@@ -73,6 +75,25 @@ class RunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def pending(self) -> int:
+        """Requests of this run that got no result at all."""
+        return 0 if self.dry_run else self.to_send - self.sent
+
+
+def check_complete(summary: RunSummary, rerun: str) -> None:
+    """Raise `CheckFailed` (exit 1) when a request failed or got no result.
+
+    `rerun` is the command that sends them again (failed keys are never done).
+    """
+    if summary.dry_run or not (summary.failed or summary.pending):
+        return
+    verb = "is" if summary.pending == 1 else "are"
+    raise CheckFailed(
+        f"{summary.failed} of {summary.to_send} requests failed and {summary.pending} {verb} "
+        f"pending; rerun `{rerun}` to retry them"
+    )
 
 
 def _resolve(plan_path: Path, name: str) -> Path:
@@ -277,7 +298,7 @@ def run_plan(
 
         try:
             if pending:
-                backend.generate(pending, on_result)
+                backend.generate(pending, on_result, on_sent=ledger.record_sent)
             if unanswered:
                 summary.errors.append(
                     f"{len(unanswered)} request(s) got no result from the backend"

@@ -6,7 +6,9 @@ verdict must be one JSON object of exactly the expected shape. A reply that is
 not, or a failed request, gives a null verdict with the error kept, never a
 crash and never a guessed score. Verdicts are another attribute file beside
 the corpus, `OUT/judge.jsonl`, in corpus order; what each request cost goes to
-the append-only `OUT/judge-ledger.jsonl`.
+the append-only `OUT/judge-ledger.jsonl`. The summary counts requests that got
+no answer apart (`failed`): a rerun may judge those, while a malformed reply
+is an answer, paid for and kept as an error.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from toolkit.constitution.model import Constitution
 from toolkit.document import Document
+from toolkit.errors import CheckFailed
 from toolkit.generate.backend import Backend, GenerationRequest, GenerationResult
 from toolkit.generate.ledger import CostLedger
 from toolkit.generate.templates import Template, load_template, render
@@ -34,6 +37,7 @@ __all__ = [
     "JudgeRecord",
     "Verdict",
     "VerdictError",
+    "check_judged",
     "judge_corpus",
     "judge_documents",
     "parse_verdict",
@@ -61,7 +65,12 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class JudgeRecord:
-    """One line of `judge.jsonl`: the verdict, or None with the error."""
+    """One line of `judge.jsonl`: the verdict, or None with the error.
+
+    `failed` (not written) is True when the request itself failed or got no
+    result, as opposed to a reply that is not a verdict (or the offline
+    backend's refusal: it cannot judge, however often it is asked).
+    """
 
     id: str
     kind: str
@@ -70,9 +79,11 @@ class JudgeRecord:
     template: str
     backend: str
     model: str
+    failed: bool = field(default=False, compare=False)
 
     def to_json(self) -> str:
         row = asdict(self)
+        del row["failed"]
         return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -162,10 +173,13 @@ def judge_documents(
     while batch := list(islice(stream, chunk)):
         requests = [_request(doc, template, constitution, model) for doc in batch]
         results.clear()
-        backend.generate(requests, collect)
+        sent = ledger.record_sent if ledger is not None else None
+        backend.generate(requests, collect, on_sent=sent)
         for doc, request in zip(batch, requests, strict=True):
             result = results.get(request.key)
             verdict, error = None, None
+            # The offline backend answers at once and can never judge: no rerun helps it.
+            failed = result is None or not (result.ok or result.mode == "offline")
             if result is None:
                 error = "the backend returned no result for this request"
             elif not result.ok or result.text is None:
@@ -183,6 +197,7 @@ def judge_documents(
                 template=template.ref,
                 backend=backend.name,
                 model=result.model if result is not None else model,
+                failed=failed,
             )
 
 
@@ -197,13 +212,17 @@ def judge_corpus(
     template_version: str | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """Judge the first `limit` documents of `corpus` into `out/judge.jsonl`; summarise."""
+    """Judge the first `limit` documents of `corpus` into `out/judge.jsonl`; summarise.
+
+    `errors` counts documents without a verdict; `failed`, those of them whose
+    request got no answer (see `check_judged`).
+    """
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     ledger = CostLedger(out_dir / LEDGER_FILE)
     spent_before = ledger.summary()["cost_usd"]
     docs = islice(read_documents(corpus), limit)
-    judged = errors = 0
+    judged = errors = failed = 0
     totals = dict.fromkeys(_AXES, 0)
     with atomic_write(out_dir / JUDGE_FILE) as handle:
         records = judge_documents(
@@ -218,6 +237,7 @@ def judge_corpus(
             handle.write((record.to_json() + "\n").encode())
             if record.judge is None:
                 errors += 1
+                failed += record.failed
                 continue
             judged += 1
             totals["faithfulness"] += record.judge.faithfulness
@@ -226,8 +246,21 @@ def judge_corpus(
         "documents": judged + errors,
         "judged": judged,
         "errors": errors,
+        "failed": failed,
         **{f"mean_{axis}": round(totals[axis] / judged, 3) if judged else None for axis in _AXES},
         "judge": str(out_dir / JUDGE_FILE),
         "ledger": str(ledger.path),
         "cost_usd": round(ledger.summary()["cost_usd"] - spent_before, 8),
     }
+
+
+def check_judged(summary: dict[str, Any], rerun: str) -> None:
+    """Raise `CheckFailed` (exit 1) when a judge request got no answer.
+
+    A rerun of `rerun` sends every document again: verdicts are not resumed.
+    """
+    if summary["failed"]:
+        raise CheckFailed(
+            f"{summary['failed']} of {summary['documents']} judge requests failed; "
+            f"rerun `{rerun}` to judge again (every document is sent again)"
+        )
