@@ -293,3 +293,23 @@ def test_cli_exits_1_at_the_gate_and_prints_json_when_built(
     figures = json.loads(result.out)
     assert figures["mixes"] == {"small": str(config.parent / "out" / "mix" / "small")}
     assert Path(figures["report"]["html"]).is_file()
+
+
+@pytest.mark.slow
+def test_a_failed_contamination_judge_call_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.fake_anthropic import FakeAnthropic, LocalAPI, Reply
+
+    path = _config(tmp_path)
+    judged = 'semantic_threshold = 0.2\ngate_cosine = 0.99\njudge = "anthropic"\njudge_top = 2'
+    path.write_text(path.read_text().replace("semantic = false", judged))
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(400, "invalid_request_error", "no"), times=100)
+    with LocalAPI(fake) as api:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-only")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        result = run_cli(capsys, "build", str(path), "--until", "contamination", "--quiet")
+    assert len(fake.sent("messages")) == 2  # the judge read the two strongest hits
+    assert result.code == 1 and result.err.count("\n") == 1
+    assert "2 of 2 contamination judge calls failed" in result.err

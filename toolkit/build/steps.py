@@ -144,6 +144,8 @@ def dedup(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, An
 def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
     """Check against every eval set; gated documents are dropped, or fail the build."""
     from toolkit.contamination import CheckOptions, gate_or_raise, run_check
+    from toolkit.contamination.judge import judge_problem
+    from toolkit.errors import CheckFailed
 
     options = CheckOptions(cache_dir=layout.embedding_cache, quiet=quiet, **config.contamination)
     plans = [layout.plan(p.kind) for p in config.plans] if config.check_plans else []
@@ -160,6 +162,9 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
     )
     if not config.decontaminate:
         gate_or_raise(report)
+    problem = judge_problem(report["summary"].get("judge"))
+    if problem:  # a hit the judge never read must not pass as judged
+        raise CheckFailed(problem)
     summary = report["summary"]
     removed = report.get("decontamination", {}).get("dropped", 0)
     return {
