@@ -16,11 +16,12 @@ import pytest
 
 from tests.test_mix_helpers import tiny_tokenizer, write_spec
 from toolkit.build.figures import collect_report
-from toolkit.build.html import render_report_html
+from toolkit.build.html import heatmaps, render_report_html
 from toolkit.build.layout import BuildLayout
 from toolkit.build.report import report_json, write_report
 from toolkit.constitution import Constitution, parse_constitution
 from toolkit.contamination.check import CheckOptions, check_contamination
+from toolkit.contamination.decontaminate import decontaminate
 from toolkit.contamination.evals import EvalItem
 from toolkit.contamination.report import build_report, write_reports
 from toolkit.dedup.config import DedupConfig
@@ -206,7 +207,10 @@ def test_missing_stages_are_not_run(tree: tuple[BuildLayout, Constitution], tmp_
     assert report["diversity"]["over"] == "generated"
     assert report["diversity"]["kinds"]["story"]["embedding_spread"] is None  # no cache
     page = render_report_html(report)
-    assert '<h2 id="contamination">Contamination</h2><p class="muted">not run</p>' in page
+    assert re.search(
+        r'<section id="contamination">\s*<h2>Contamination</h2>\s*<p class="muted">not run</p>',
+        page,
+    )
     empty = collect_report(BuildLayout(tmp_path / "nothing"), tree[1], mixes=["m"])
     assert {v["status"] for k, v in empty.items() if k not in ("constitution", "mixes")} == {
         "not run"
@@ -246,3 +250,103 @@ def test_figures_are_identical_across_runs(
     assert report_json(again) == report_json(report)
     assert render_report_html(again) == render_report_html(report)
     assert str(layout.root.parent) not in report_json(report)
+
+
+def _block(page: str, start: str, end: str) -> str:
+    """The part of `page` from `start` up to the next `end`."""
+    at = page.index(start)
+    return page[at : page.index(end, at)]
+
+
+def test_coverage_is_a_heatmap_per_kind_over_its_own_axis(report: dict[str, Any]) -> None:
+    coverage = report["coverage"]
+    assert coverage["axes"] == {
+        "explainer": {"attribute": "genre", "values": ["essay"]},
+        "story": {"attribute": "genre", "values": ["fable", "thriller"]},
+    }
+    grids = {grid["kind"]: grid for grid in heatmaps(coverage)}
+    assert list(grids) == ["explainer", "story"] and grids["story"]["over"] == "final"
+    cells = {
+        (row["principle"], cell["column"]): (cell["count"], cell["level"])
+        for row in grids["story"]["rows"]
+        for cell in row["cells"]
+    }
+    assert cells == {
+        ("honesty/truthfulness", "fable"): (1, 5),  # its near duplicate was dropped
+        ("honesty/truthfulness", "thriller"): (0, 0),
+        ("honesty/calibration", "fable"): (0, 0),
+        ("honesty/calibration", "thriller"): (1, 5),  # the short one was rejected
+        ("oversight/shutdown", "fable"): (0, 0),
+        ("oversight/shutdown", "thriller"): (0, 0),
+    }
+    page = render_report_html(report)
+    story = _block(page, 'id="heatmap-story"', "</table>")
+    by = "\N{MULTIPLICATION SIGN}"
+    assert f'title="honesty/truthfulness {by} fable: 1 document">1</td>' in story
+    assert f'class="c h0" title="oversight/shutdown {by} thriller: 0 documents"></td>' in story
+    assert "essay" not in story  # explainer forms are no story column
+    explainer = _block(page, 'id="heatmap-explainer"', "</table>")
+    assert explainer.count('class="c h5"') == 3 and "fable" not in explainer
+    assert "Principle by genre" not in page  # the one table of every genre is gone
+
+
+def test_hits_are_one_card_per_eval_item(report: dict[str, Any]) -> None:
+    (item,) = report["contamination"]["items"]
+    assert (item["label"], item["gated"], item["hit_count"]) == ("probe[0]", True, 1)
+    card = _block(render_report_html(report), 'data-item="probe[0]"', "</section>")
+    assert (
+        card.count('<li class="hit gated">') == 1 and '<span class="label">probe[0]</span>' in card
+    )
+
+
+def test_gate_says_what_the_build_did(
+    tree: tuple[BuildLayout, Constitution], report: dict[str, Any], tmp_path: Path
+) -> None:
+    failed = _block(render_report_html(report), '<p class="gate', "</p>")
+    assert 'data-gate="failed"' in failed and "Gate FAILED" in failed
+    layout = BuildLayout(tmp_path / "out")
+    shutil.copytree(tree[0].root, layout.root)
+    path = layout.contamination / "contamination.json"
+    checked = json.loads(path.read_text())
+    checked["decontamination"] = decontaminate(layout.dedup / "kept", checked, tmp_path / "d")
+    path.write_text(json.dumps(checked))
+    cleaned = collect_report(layout, tree[1], mixes=[])
+    assert cleaned["contamination"]["decontamination"]["dropped"] == 1
+    page = render_report_html(cleaned)
+    gate = _block(page, '<p class="gate', "</p>")
+    assert 'data-gate="decontaminated"' in gate and "FAILED" not in page
+    assert "Gated items removed by decontamination" in gate
+    assert "1 document(s) holding them were removed" in gate
+    passed = {
+        **report["contamination"],
+        "gate": {**report["contamination"]["gate"], "passed": True},
+    }
+    assert 'data-gate="passed"' in render_report_html({**report, "contamination": passed})
+
+
+def test_empty_sections_say_why_in_one_line(report: dict[str, Any]) -> None:
+    dedup = {**report["dedup"], "cluster_sizes": {}, "top_clusters": []}
+    quality = {**report["quality"], "rejects_by_reason": {}}
+    contamination = {**report["contamination"], "items": [], "hits": 0, "items_with_hits": 0}
+    page = render_report_html(
+        {**report, "dedup": dedup, "quality": quality, "contamination": contamination}
+    )
+    assert '<p class="empty">No near-duplicates: 0 clusters among 6 documents.</p>' in page
+    assert "<h3>Largest clusters</h3>" not in page
+    assert '<p class="empty">No rejects: all 7 documents passed the profile.</p>' in page
+    assert (
+        '<p class="empty">No hits: none of the 2 eval item(s) was found in 5 document(s).</p>'
+        in page
+    )
+    assert not re.search(r"<tbody>\s*</tbody>", page)  # no table of headers only
+
+
+def test_hostile_titles_and_seed_values_are_escaped(report: dict[str, Any]) -> None:
+    hostile = f"{SCRIPT} | *x*"
+    changed = json.loads(json.dumps(report).replace('"fable"', json.dumps(hostile)))
+    changed["constitution"]["title"] = hostile
+    page = render_report_html(changed)
+    assert "<script" not in page
+    assert "<title>Build report: &lt;script&gt;alert(1)&lt;/script&gt; | *x*</title>" in page
+    story = _block(page, 'id="heatmap-story"', "</table>")
+    assert 'title="&lt;script&gt;alert(1)&lt;/script&gt; | *x*: 1 document"' in story

@@ -1,14 +1,16 @@
 """Small inline SVG charts for self-contained HTML reports: no plotting dependency.
 
-Each function returns one `<svg>` element (or "" when there is nothing to
-draw) with every label escaped, a `<title>` tooltip per mark and an
-`aria-label`, so a page that embeds it needs no script or external asset.
+Each function returns one `<svg>` element as `Markup` (or an empty `Markup`
+when there is nothing to draw) with every label escaped, a `<title>` tooltip
+per mark and an `aria-label`, so an autoescaping template embeds it as it is
+and a page that does needs no script or external asset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from html import escape
+
+from markupsafe import Markup, escape
 
 __all__ = ["PALETTE", "bar_chart", "dot_chart", "stacked_bar"]
 
@@ -27,10 +29,10 @@ def _num(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:.4g}"
 
 
-def bar_chart(rows: Sequence[tuple[str, float]], *, label: str) -> str:
+def bar_chart(rows: Sequence[tuple[str, float]], *, label: str) -> Markup:
     """Horizontal bars, one per (name, value), scaled to the largest value."""
     if not rows:
-        return ""
+        return Markup()
     top = max(value for _, value in rows) or 1.0
     parts = [_open(_LABEL + _BAR + 70, _ROW * len(rows) + 4, label)]
     for i, (name, value) in enumerate(rows):
@@ -41,14 +43,14 @@ def bar_chart(rows: Sequence[tuple[str, float]], *, label: str) -> str:
             f"<title>{escape(name)}: {_num(value)}</title></rect>"
             f'<text x="{_LABEL + width + 4}" y="{y + 13}">{_num(value)}</text>'
         )
-    return "".join([*parts, "</svg>"])
+    return Markup("".join([*parts, "</svg>"]))
 
 
-def stacked_bar(parts: Sequence[tuple[str, float]], *, label: str) -> str:
+def stacked_bar(parts: Sequence[tuple[str, float]], *, label: str) -> Markup:
     """One bar split by each part's share of the total, with a legend beneath."""
     total = sum(value for _, value in parts)
     if total <= 0:
-        return ""
+        return Markup()
     width = _LABEL + _BAR
     out = [_open(width, 34 + 16 * len(parts), label)]
     x = 0.0
@@ -62,7 +64,7 @@ def stacked_bar(parts: Sequence[tuple[str, float]], *, label: str) -> str:
             f"({value / total:.1%})</text>"
         )
         x += w
-    return "".join([*out, "</svg>"])
+    return Markup("".join([*out, "</svg>"]))
 
 
 def dot_chart(
@@ -70,10 +72,10 @@ def dot_chart(
     *,
     label: str,
     marker: tuple[str, float] | None = None,
-) -> str:
+) -> Markup:
     """Per row, one dot per named value on a 0..1 axis; `marker` draws a dashed threshold."""
     if not rows:
-        return ""
+        return Markup()
     names = list(dict.fromkeys(key for _, values in rows for key in values))
     height = _ROW * len(rows) + 56
     out = [_open(_LABEL + _BAR + 30, height, label)]
@@ -105,4 +107,4 @@ def dot_chart(
             f'<circle cx="{x + 5}" cy="{height - 9}" r="5" fill="{PALETTE[j % 8]}"/>'
             f'<text x="{x + 14}" y="{height - 5}">{escape(key)}</text>'
         )
-    return "".join([*out, "</svg>"])
+    return Markup("".join([*out, "</svg>"]))

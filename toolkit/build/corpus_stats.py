@@ -1,10 +1,12 @@
 """Coverage and diversity of a corpus: the build report's figures that read documents.
 
 Each corpus is streamed once (`tally_corpus`): principle x kind and principle x
-genre counts, and, when diversity is wanted, exact distinct n-gram counts
-(word ids packed into int64 codes, so memory follows the distinct n-grams,
-not the texts), opening 5-grams, and the smallest ids of each kind as a
-deterministic sample for the embedding spread.
+genre counts, principle x each kind's own seed axis (`AXES`: a story's genre,
+an explainer's genre of exposition, an advice dialogue's situation), and,
+when diversity is wanted, exact distinct n-gram counts (word ids packed into
+int64 codes, so memory follows the distinct n-grams, not the texts), opening
+5-grams, and the smallest ids of each kind as a deterministic sample for the
+embedding spread.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from toolkit.generate.run_report import opening_ngram
 from toolkit.io import read_documents
 
 __all__ = [
+    "AXES",
     "NOT_RUN",
     "CorpusTally",
     "coverage_figures",
@@ -35,6 +38,8 @@ __all__ = [
 ]
 
 NOT_RUN: dict[str, Any] = {"status": "not run"}
+#: Seed attributes a document kind varies along, first present wins.
+AXES = ("genre", "form", "situation")
 SPREAD_SAMPLE = 500  # documents per kind embedded for the spread, smallest ids first
 TOP_OPENERS = 10
 _WORD = re.compile(r"\w+")
@@ -96,6 +101,9 @@ class CorpusTally:
     by_kind: Counter[tuple[str, str]] = field(default_factory=Counter)
     by_genre: Counter[tuple[str, str]] = field(default_factory=Counter)
     without_genre: int = 0
+    by_axis: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # kind, pid, value
+    axis_names: dict[str, Counter[str]] = field(default_factory=dict)  # kind -> attributes
+    without_axis: Counter[str] = field(default_factory=Counter)
     unknown: Counter[str] = field(default_factory=Counter)
     kinds: dict[str, _KindText] = field(default_factory=dict)
     vocab: dict[str, int] = field(default_factory=dict)
@@ -103,8 +111,14 @@ class CorpusTally:
     def add(self, doc: Document) -> None:
         self.documents += 1
         self.kind_documents[doc.kind] += 1
-        genre = doc.provenance.seed.get("genre")
+        seed = doc.provenance.seed
+        genre = seed.get("genre")
         self.without_genre += not genre
+        axis = next((a for a in AXES if isinstance(seed.get(a), str) and seed[a].strip()), None)
+        if axis is None:
+            self.without_axis[doc.kind] += 1
+        else:
+            self.axis_names.setdefault(doc.kind, Counter())[axis] += 1
         for pid in doc.principle_ids:
             if pid not in self.known:
                 self.unknown[pid] += 1
@@ -112,6 +126,8 @@ class CorpusTally:
             self.by_kind[pid, doc.kind] += 1
             if genre:
                 self.by_genre[pid, str(genre)] += 1
+            if axis is not None:
+                self.by_axis[doc.kind, pid, seed[axis].strip()] += 1
         if self.diversity:
             self._text(doc)
 
@@ -152,10 +168,39 @@ def _matrix(counts: Counter[tuple[str, str]], rows: list[str], cols: list[str]) 
     return {r: {c: n for (row, c), n in sorted(counts.items()) if row == r} for r in rows}
 
 
+def _axes(passes: list[CorpusTally]) -> dict[str, Any]:
+    """Per kind: the seed attribute its documents vary along, and that attribute's values."""
+    axes = {}
+    for kind in sorted({k for p in passes for k in p.axis_names}):
+        names: Counter[str] = Counter()
+        for p in passes:
+            names.update(p.axis_names.get(kind, {}))
+        attribute = min(names, key=lambda a: (-names[a], AXES.index(a)))
+        values = sorted(
+            {v for p in passes for (k, _, v) in p.by_axis if k == kind},
+            key=lambda v: (v.casefold(), v),
+        )
+        axes[kind] = {"attribute": attribute, "values": values}
+    return axes
+
+
+def _by_kind_axis(tally: CorpusTally, principles: list[str]) -> dict[str, Any]:
+    """kind -> principle -> {value: count}, non-zero cells only."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for kind in sorted(tally.axis_names):
+        rows: dict[str, dict[str, int]] = {p: {} for p in principles}
+        for (k, pid, value), n in sorted(tally.by_axis.items()):
+            if k == kind:
+                rows[pid][value] = n
+        out[kind] = rows
+    return out
+
+
 def coverage_figures(
     principles: list[str], generated: CorpusTally | None, final: CorpusTally | None
 ) -> Any:
-    """Principle x kind and x genre counts of each corpus; gaps are zero kind cells of final."""
+    """Principle x kind, x genre and x each kind's own axis (`axes`) counts of each
+    corpus; gaps are zero kind cells of final."""
     passes = [p for p in (generated, final) if p is not None]
     if not passes:
         return dict(NOT_RUN)
@@ -171,6 +216,8 @@ def coverage_figures(
             by_kind=_matrix(tally.by_kind, principles, kinds),
             by_genre=_matrix(tally.by_genre, principles, []),
             without_genre=tally.without_genre,
+            by_kind_axis=_by_kind_axis(tally, principles),
+            without_axis=dict(sorted(tally.without_axis.items())),
             unknown_principles=dict(sorted(tally.unknown.items())),
         )
 
@@ -184,6 +231,7 @@ def coverage_figures(
         principles=principles,
         kinds=kinds,
         genres=genres,
+        axes=_axes(passes),
         generated=block(generated),
         final=block(final),
         gaps=gaps,

@@ -25,6 +25,7 @@ from toolkit.build.corpus_stats import (
 )
 from toolkit.build.layout import BuildLayout
 from toolkit.constitution.model import Constitution
+from toolkit.contamination.views import group_hits
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.errors import InputError
 from toolkit.generate.ledger import CostLedger
@@ -34,6 +35,8 @@ from toolkit.io import read_documents
 __all__ = ["NOT_RUN", "collect_report"]
 
 TOP_CLUSTERS = 5
+TOP_ITEMS = 20  # eval items with hits shown, strongest first
+TOP_ITEM_HITS = 8  # hits shown per item
 SNIPPET = 120
 _SOURCE_KEYS = ["share", "share_realised", "epochs_realised", "max_epochs", "tokens_requested"]
 _SOURCE_KEYS += ["tokens_realised", "documents_realised"]
@@ -57,9 +60,9 @@ def _load(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _snippet(text: str) -> str:
+def _snippet(text: str, length: int = SNIPPET) -> str:
     flat = " ".join(text.split())
-    return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "…"
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
 
 
 def _kind_dirs(layout: BuildLayout) -> list[str]:
@@ -126,6 +129,26 @@ def _dedup(layout: BuildLayout) -> Any:
     )
 
 
+def _hit_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The strongest `TOP_ITEMS` eval items with hits, each with its strongest hits."""
+    out = []
+    for g in groups[:TOP_ITEMS]:
+        shown = [
+            _pick(h, ("doc_id", "source", "stage", "score", "gated"))
+            | {"doc_text": _snippet(h.get("doc_text", ""), 2 * SNIPPET)}
+            for h in g["hits"][:TOP_ITEM_HITS]
+        ]
+        out.append(
+            _pick(g, ("eval", "eval_index", "eval_id", "label", "gated", "best", "documents"))
+            | {
+                "item_text": _snippet(g["item_text"], 2 * SNIPPET),
+                "hit_count": len(g["hits"]),
+                "hits": shown,
+            }
+        )
+    return out
+
+
 def _contamination(layout: BuildLayout) -> Any:
     report = _load(layout.contamination / "contamination.json")
     if report is None:
@@ -143,12 +166,21 @@ def _contamination(layout: BuildLayout) -> Any:
         for name, e in sorted(summary["evals"].items())
     }
     gate = summary["gate"]
-    removed = (report.get("decontamination") or {}).get("dropped")
+    hits = report.get("hits", [])
+    decontamination = report.get("decontamination")
+    groups = group_hits(hits)
     return ran(
         documents=summary.get("documents", 0),
         evals=evals,
         gate=_pick(gate, ("passed", "failing_items", "ngram_share", "cosine")),
-        removed=removed,
+        removed=None if decontamination is None else decontamination.get("dropped"),
+        decontamination=None
+        if decontamination is None
+        else _pick(decontamination, ("dropped", "cut", "kept")),
+        plan_gated_hits=sum(1 for h in hits if h["gated"] and h["source"] != "corpus"),
+        hits=len(hits),
+        items_with_hits=len(groups),
+        items=_hit_groups(groups),
     )
 
 

@@ -3,7 +3,9 @@
 `--eval PATH[:FIELD[,FIELD...]]` or `--eval NAME=PATH[:FIELDS]` names a file or
 folder and the text field(s) of each row; several fields are joined with a
 newline. Every item keeps its eval name and 0-based index, so a hit can be
-traced to the exact row. A missing field is an error naming the field, file,
+traced to the exact row, and the row's own id when it has one (the first of
+`ID_FIELDS` holding a string or number), which reports show in place of
+`name[index]`. A missing field is an error naming the field, file,
 row and the fields there are: a silently empty item would pass any check.
 """
 
@@ -18,19 +20,31 @@ from typing import Any
 from toolkit.contamination.formats import read_rows
 from toolkit.errors import InputError
 
-__all__ = ["EvalItem", "EvalSpec", "eval_names", "load_eval", "load_evals", "parse_eval_spec"]
+__all__ = [
+    "ID_FIELDS",
+    "EvalItem",
+    "EvalSpec",
+    "eval_names",
+    "load_eval",
+    "load_evals",
+    "parse_eval_spec",
+]
 
 _NAME = re.compile(r"^[\w.-]+$")
+#: Fields that name an eval row, first found wins: `id`, then common variants.
+ID_FIELDS = ("id", "_id", "uid", "task_id", "question_id")
 
 
 @dataclass(frozen=True, slots=True)
 class EvalItem:
-    """One eval row's text. `source` says where it came from (file, row)."""
+    """One eval row's text. `source` says where it came from (file, row); `id` is
+    the row's own id ("" when it has none)."""
 
     eval: str
     index: int
     text: str
     source: str = ""
+    id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +100,16 @@ def _as_text(value: Any, where: str) -> str:
     )
 
 
+def _row_id(row: dict[str, Any]) -> str:
+    for field in ID_FIELDS:
+        value = row.get(field)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+    return ""
+
+
 def _fields_for(spec: EvalSpec, row: dict[str, Any]) -> tuple[str, ...]:
     if spec.fields:
         return spec.fields
@@ -113,7 +137,7 @@ def load_eval(spec: EvalSpec) -> list[EvalItem]:
                 )
             parts.append(_as_text(value, f"{spec.path}: row {index} field {field!r}"))
         source = str(row["file"]) if "file" in row and not spec.fields else f"row {index}"
-        items.append(EvalItem(spec.name, index, "\n".join(parts), source))
+        items.append(EvalItem(spec.name, index, "\n".join(parts), source, _row_id(row)))
     if not items:
         raise InputError(f"{spec.path}: no eval items (empty file or folder)")
     return items

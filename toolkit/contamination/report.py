@@ -1,7 +1,8 @@
 """The report of a check (JSON, Markdown, HTML) and the gate verdict on it.
 
 The JSON is the contract: `summary`, `hits` (each with doc_id, eval,
-eval_index, stage, score, doc_span), `too_short` and `distance`. The gate
+eval_index, stage, score, doc_span, and eval_id when the eval row has an id),
+`too_short` and `distance`. The gate
 fails when any item has a hit at or above its stage's gate: a share of its
 n-grams (`gate_ngram`) or a cosine (`gate_cosine`).
 """
@@ -17,9 +18,10 @@ import numpy as np
 
 from toolkit.contamination.check import CheckResult
 from toolkit.contamination.html_report import render_html
-from toolkit.contamination.judge import judge_line
+from toolkit.contamination.views import page_context
 from toolkit.errors import CheckFailed
 from toolkit.io.atomic import atomic_write
+from toolkit.pages import render_page
 
 __all__ = ["REPORT_FILES", "build_report", "gate_or_raise", "render_markdown", "write_reports"]
 
@@ -57,6 +59,13 @@ def build_report(result: CheckResult) -> dict[str, Any]:
     opts = result.options
     names = list(dict.fromkeys(item.eval for item in result.items))
     failing = sorted({(h.eval, h.eval_index) for h in result.hits if h.gated})
+    ids = {(item.eval, item.index): item.id for item in result.items if item.id}
+
+    def named(entry: dict[str, Any]) -> dict[str, Any]:
+        """`entry` with its item's row id as `eval_id`, when the row has one."""
+        item_id = ids.get((entry["eval"], entry["eval_index"]))
+        return {**entry, "eval_id": item_id} if item_id else entry
+
     short = Counter(result.items[i].eval for i in result.too_short)
     per_eval: dict[str, Any] = {}
     for name in names:
@@ -89,23 +98,25 @@ def build_report(result: CheckResult) -> dict[str, Any]:
             "cosine": opts.gate_cosine if opts.semantic else None,
             "passed": not failing,
             "failing_items": len(failing),
-            "failing": [{"eval": e, "eval_index": i} for e, i in failing],
+            "failing": [named({"eval": e, "eval_index": i}) for e, i in failing],
         },
         "hits": dict(Counter(h.stage for h in result.hits)),
         "judge": result.judge,
     }
     too_short = [
-        {
-            "eval": result.items[i].eval,
-            "eval_index": result.items[i].index,
-            "text": result.items[i].text,
-        }
+        named(
+            {
+                "eval": result.items[i].eval,
+                "eval_index": result.items[i].index,
+                "text": result.items[i].text,
+            }
+        )
         for i in result.too_short
     ]
     distance = {name: _distance(result, name) for name in names}
     return {
         "summary": summary,
-        "hits": [h.to_dict() for h in result.hits],
+        "hits": [named(h.to_dict()) for h in result.hits],
         "too_short": too_short,
         "distance": {k: v for k, v in distance.items() if v is not None},
     }
@@ -117,57 +128,17 @@ def gate_or_raise(report: dict[str, Any]) -> None:
     if gate["passed"]:
         return
     worst = next(h for h in report["hits"] if h["gated"])
+    item_id = f", item id {worst['eval_id']}" if worst.get("eval_id") else ""
     raise CheckFailed(
         f"contamination gate exceeded: {gate['failing_items']} eval item(s) found; first "
         f"{worst['eval']}[{worst['eval_index']}] in {worst['doc_id']} "
-        f"({worst['stage']} {worst['score']})"
+        f"({worst['stage']} {worst['score']}{item_id})"
     )
 
 
-def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(report: dict[str, Any], *, max_hits: int = 50) -> str:
-    """A readable summary: per-eval table, gate verdict, the strongest hits."""
-    summary = report["summary"]
-    gate = summary["gate"]
-    lines = [
-        "# Contamination report",
-        "",
-        f"Corpus `{summary['corpus']}`: {summary['documents']} documents, "
-        f"{summary['characters']} characters; plans: {len(summary['plans'])}.",
-        "",
-        f"**Gate: {'passed' if gate['passed'] else 'FAILED'}** "
-        f"(n-gram share ≥ {gate['ngram_share']}"
-        + (f", cosine ≥ {gate['cosine']}" if gate["cosine"] is not None else "")
-        + f"): {gate['failing_items']} failing item(s).",
-        "",
-        *([judge_line(summary["judge"]), ""] if summary.get("judge") else []),
-        "| eval | items | too short | with hits | failing | p50 | p90 | p99 | max |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, row in summary["evals"].items():
-        dist = report["distance"].get(name, {})
-        figures = [dist.get(k, "-") for k in ("p50", "p90", "p99", "max")]
-        lines.append(
-            f"| {_cell(name)} | {row['items']} | {row['too_short']} | {row['items_with_hits']} "
-            f"| {row['failing_items']} | " + " | ".join(map(str, figures)) + " |"
-        )
-    lines += ["", summary["ngram"]["short_item_rule"], "", "## Hits", ""]
-    hits = sorted(report["hits"], key=lambda h: (not h["gated"], -h["score"]))
-    for hit in hits[:max_hits]:
-        lines.append(
-            f"- {'**GATE** ' if hit['gated'] else ''}`{hit['eval']}[{hit['eval_index']}]` in "
-            f"`{hit['doc_id']}` ({hit['source']}) — {hit['stage']} {hit['score']}, "
-            f"chars {hit['doc_span'][0]}-{hit['doc_span'][1]}: “{_cell(hit['doc_text'])[:300]}”"
-            + (f" (judge: {_cell(hit['judge_reason'])})" if hit.get("judge_reason") else "")
-        )
-    if len(hits) > max_hits:
-        lines.append(f"- … {len(hits) - max_hits} more in contamination.json")
-    if not hits:
-        lines.append("No hits.")
-    return "\n".join(lines) + "\n"
+def render_markdown(report: dict[str, Any], *, max_items: int = 50) -> str:
+    """A readable summary: gate verdict, per-eval table, hits grouped per eval item."""
+    return render_page("contamination.md.j2", **page_context(report, max_items=max_items))
 
 
 def write_reports(report: dict[str, Any], directory: str | Path) -> list[Path]:

@@ -13,15 +13,17 @@ shows on any Markdown viewer without a plotting dependency.
 from __future__ import annotations
 
 import json
-from html import escape
+from collections import Counter
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped]
 import yaml
+from markupsafe import Markup, escape
 
 from toolkit.mix.shards import ARROW_SCHEMA, SUFFIX, default_format
+from toolkit.pages import render_page
 
-__all__ = ["card_metadata", "composition_svg", "render_card", "size_category"]
+__all__ = ["card_context", "card_metadata", "composition_svg", "render_card", "size_category"]
 
 _BAR_WIDTH = 360
 _LABEL_WIDTH = 150
@@ -96,65 +98,26 @@ def card_metadata(manifest: dict[str, Any]) -> dict[str, Any]:
     return metadata
 
 
-def _front_matter(manifest: dict[str, Any]) -> list[str]:
+def _front_matter(manifest: dict[str, Any]) -> str:
     text = yaml.safe_dump(card_metadata(manifest), sort_keys=False, allow_unicode=True)
-    return ["---", text.rstrip("\n"), "---", ""]
+    return text.rstrip("\n")
 
 
-def _loading(manifest: dict[str, Any]) -> list[str]:
-    """Where each format's shards are and how common loaders read a folder of them."""
-    layout = manifest["layout"]
-    fmt = default_format(manifest["spec"]["formats"])
-    lines = [
-        "One folder per format, one subfolder per split; every file in a folder has "
-        "the same format and columns:",
-        "",
+def _folders(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each format's folder per split, with its shard count."""
+    shards = Counter((e["format"], e["split"]) for e in manifest["shards"])
+    return [
+        {"path": folder, "format": fmt, "split": split, "shards": shards[fmt, split]}
+        for fmt, folders in manifest["layout"].items()
+        for split, folder in folders.items()
     ]
-    for shard_format, folders in layout.items():
-        for split, folder in folders.items():
-            count = sum(
-                1 for e in manifest["shards"] if e["format"] == shard_format and e["split"] == split
-            )
-            lines.append(f"- `{folder}/`: {count} {shard_format} shard(s), {split} split")
-    lines += [
-        "",
-        f"`load_dataset(<this folder>)` reads the {fmt} shards (the card's `default` config)."
-        + (
-            " The JSONL shards are not a second config, because `datasets` reads all of a "
-            "card's configs with one builder."
-            if len(layout) > 1
-            else ""
-        ),
-        "Each format's folder also loads alone (paths relative to this folder):",
-        "",
-        "```python",
-    ]
-    if "parquet" in layout:
-        lines += [
-            'load_dataset("parquet", data_dir="parquet")  # splits from the folder names',
-            'pyarrow.dataset.dataset("parquet/train")',
-            "duckdb.sql(\"SELECT * FROM read_parquet('parquet/train/*.parquet')\")",
-        ]
-    if "jsonl.zst" in layout:
-        lines += [
-            'load_dataset("json", data_dir="jsonl")  # zstd, read through `zstandard`',
-            "duckdb.sql(\"SELECT * FROM read_json('jsonl/train/*.jsonl.zst')\")",
-        ]
-    return [*lines, "```"]
 
 
-def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def composition_svg(sources: dict[str, dict[str, Any]]) -> Markup:
+    """Horizontal bars: each source's requested (light) and realised (dark) token share.
 
-
-def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return lines
-
-
-def composition_svg(sources: dict[str, dict[str, Any]]) -> str:
-    """Horizontal bars: each source's requested (light) and realised (dark) token share."""
+    Markup (source names escaped here), so an HTML template embeds it as it is.
+    """
     height = 40 + _ROW * len(sources)
     width = _LABEL_WIDTH + _BAR_WIDTH + 80
     parts = [
@@ -181,67 +144,7 @@ def composition_svg(sources: dict[str, dict[str, Any]]) -> str:
                 f'<text x="{_LABEL_WIDTH + bar + 4}" y="{y + offset + 10}">{share:.1%}</text>'
             )
     parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def _sources_table(manifest: dict[str, Any]) -> list[str]:
-    rows = []
-    for name, s in manifest["sources"].items():
-        rows.append(
-            [
-                name,
-                f"`{s['path']}`",
-                f"{s['share']:.1%}",
-                f"{s['share_realised']:.1%}",
-                f"{s['tokens_requested']:,}",
-                f"{s['tokens_realised']:,}",
-                f"{s['tokens_available']:,}",
-                f"{s['epochs_realised']:.2f} (max {s['max_epochs']:g})",
-                f"{s['documents_realised']:,} ({s['unique_documents']:,})",
-            ]
-        )
-    header = ["source", "path", "share asked", "share got", "tokens asked", "tokens got"]
-    header += ["tokens available", "epochs", "documents (unique)"]
-    return _table(header, rows)
-
-
-def _filters(manifest: dict[str, Any]) -> list[str]:
-    lines = []
-    for name, s in manifest["sources"].items():
-        rules = [
-            f"{key} in {{{', '.join(s[key])}}}"
-            for key in ("kinds", "review_status", "principle_ids")
-            if s[key]
-        ]
-        rules += [f"quality.{k} ≥ {v:g}" for k, v in s["min_quality"].items()]
-        dropped = ", ".join(f"{n:,} {reason}" for reason, n in s["dropped"].items()) or "none"
-        lines.append(
-            f"- **{_cell(name)}**: read {s['documents_read']:,} documents from "
-            f"{len(s['files'])} file(s); filters: {'; '.join(rules) or 'none'}; "
-            f"dropped: {dropped}."
-        )
-    return lines
-
-
-def _versions(manifest: dict[str, Any]) -> list[str]:
-    versions = manifest["versions"]
-    if not versions:
-        return ["No generation provenance recorded (external text only)."]
-    lines = []
-    for key, counts in versions.items():
-        shown = ", ".join(f"`{v}` ({n:,})" for v, n in counts.items())
-        lines.append(f"- {key.replace('_', ' ')}: {shown}")
-    return lines
-
-
-def _contamination(manifest: dict[str, Any]) -> list[str]:
-    entry = manifest["contamination"]
-    if entry is None:
-        return ["No contamination report was named in the spec."]
-    if entry["summary"] is None:
-        return [f"The spec names `{entry['report']}`, but it did not exist at build time."]
-    rows = [[f"`{key}`", value] for key, value in _flatten(entry["summary"])]
-    return [f"From `{entry['report']}`:", "", *_table(["measure", "value"], rows)]
+    return Markup("\n".join(parts))
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -261,71 +164,34 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
+def card_context(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What the card template is filled from: the manifest's own figures."""
+    contamination = manifest["contamination"]
+    if contamination is not None and contamination["summary"] is not None:
+        contamination = {**contamination, "rows": _flatten(contamination["summary"])}
+    return {
+        "front_matter": _front_matter(manifest),
+        "spec": manifest["spec"],
+        "spec_sha256": manifest["spec_sha256"],
+        "tool": manifest["tool"],
+        "tokenizer": manifest["tokenizer"],
+        "tokens": manifest["tokens"],
+        "splits": manifest["splits"],
+        "documents": sum(s["documents"] for s in manifest["splits"].values()),
+        "sources": manifest["sources"],
+        "kinds": manifest["kinds"],
+        "chart": composition_svg(manifest["sources"]),
+        "shard_count": len(manifest["shards"]),
+        "layout": manifest["layout"],
+        "default_format": default_format(manifest["spec"]["formats"]),
+        "folders": _folders(manifest),
+        "versions": manifest["versions"],
+        "notes": manifest["notes"],
+        "contamination": contamination,
+        "limits": KNOWN_LIMITS,
+    }
+
+
 def render_card(manifest: dict[str, Any]) -> str:
-    """The data card's Markdown text."""
-    spec, tokens, splits = manifest["spec"], manifest["tokens"], manifest["splits"]
-    shard_count = len(manifest["shards"])
-    kinds = [
-        [kind, *(f"{v[s][m]:,}" for s in ("train", "validation") for m in ("documents", "tokens"))]
-        for kind, v in manifest["kinds"].items()
-    ]
-    kind_header = ["kind", "train documents", "train tokens"]
-    kind_header += ["validation documents", "validation tokens"]
-    lines = [
-        *_front_matter(manifest),
-        f"# {spec['name']}: a ccorpus training mix",
-        "",
-        f"{tokens['realised']:,} tokens ({tokens['requested']:,} requested) in "
-        f"{sum(s['documents'] for s in splits.values()):,} documents from "
-        f"{len(manifest['sources'])} sources: train {splits['train']['documents']:,} documents "
-        f"/ {splits['train']['tokens']:,} tokens, validation "
-        f"{splits['validation']['documents']:,} documents / "
-        f"{splits['validation']['tokens']:,} tokens.",
-        "",
-        "## Composition",
-        "",
-        composition_svg(manifest["sources"]),
-        "",
-        *_sources_table(manifest),
-        "",
-        *_table(kind_header, kinds),
-        "",
-        "## How it was made",
-        "",
-        f"- Built by ccorpus {manifest['tool']['version']} from a spec with sha256 "
-        f"`{manifest['spec_sha256']}` (the spec is in `manifest.json`).",
-        f"- Tokens counted with {manifest['tokenizer']['name']} (tokenizer.json sha256 "
-        f"`{manifest['tokenizer']['sha256']}`), without special tokens.",
-        f"- Target {spec['target_tokens']:,} tokens; shortfall policy `fill = "
-        f'"{spec["fill"]}"`; seed {spec["seed"]}. Each source gives whole passes over its '
-        "documents, then a seeded partial pass; documents are never cut.",
-        f"- Validation fraction {spec['validation_fraction']:g}: a document is held out when "
-        "a fixed hash of its id falls below the fraction, so an id keeps its split as "
-        "corpora grow, and every copy of a document is in the same split.",
-        f"- A seeded global shuffle per split; {shard_count} shard file(s) in "
-        f"{', '.join(spec['formats'])} with columns text, id, source, kind, principle_ids, "
-        "backend, model, template, template_version, constitution_version.",
-        *_filters(manifest),
-        "",
-        "## Files and loading",
-        "",
-        *_loading(manifest),
-        "",
-        "## Versions present",
-        "",
-        *_versions(manifest),
-        "",
-        "## Notes",
-        "",
-        *([f"- {note}" for note in manifest["notes"]] or ["Every source met its request."]),
-        "",
-        "## Contamination",
-        "",
-        *_contamination(manifest),
-        "",
-        "## Known limits",
-        "",
-        *(f"- {limit}" for limit in KNOWN_LIMITS),
-        "",
-    ]
-    return "\n".join(lines)
+    """The data card's Markdown text (template `reports/mix-card.md.j2`)."""
+    return render_page("mix-card.md.j2", **card_context(manifest))

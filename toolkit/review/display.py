@@ -23,11 +23,14 @@ from toolkit.review.records import Item
 from toolkit.review.store import ReviewStore
 
 __all__ = [
+    "Cell",
     "PrincipleText",
     "Principles",
     "contamination_hits",
     "duplicates",
     "guidelines",
+    "queue_flags",
+    "queue_quality",
     "render_markdown",
     "rows",
 ]
@@ -184,3 +187,51 @@ def contamination_hits(item: Item) -> list[dict[str, str]]:
             }
         )
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A queue cell: its text, the tooltip saying where it comes from, and its class."""
+
+    text: str
+    title: str
+    css: str = ""
+
+
+_NOT_SCORED = Cell(
+    "—",
+    "not scored on this document: it carries no metadata.quality.score "
+    "(a quality/scores.jsonl beside the corpus is not read here)",
+    "none",
+)
+
+
+def queue_quality(item: Item) -> Cell:
+    """The queue's Quality cell: the score, or "—" saying why there is none."""
+    if item.quality is not None:
+        return Cell(f"{item.quality:.3g}", "metadata.quality.score")
+    quality = item.document.get("metadata", {}).get("quality")
+    if isinstance(quality, dict) and quality:
+        keys = ", ".join(sorted(map(str, quality)))
+        return Cell("—", f"not scored: metadata.quality has no numeric score ({keys})", "none")
+    return _NOT_SCORED
+
+
+def queue_flags(item: Item) -> list[Cell]:
+    """The queue's Flags cell: one badge per flag, or one "—" saying what was checked."""
+    metadata = item.document.get("metadata", {})
+    flags = []
+    if item.duplicate:
+        flags.append(Cell("duplicate", "metadata.dedup: a near or exact duplicate", "flag"))
+    if item.contaminated:
+        flags.append(Cell("contamination", "metadata.contamination: an eval hit", "flag hot"))
+    if item.edited:
+        flags.append(Cell("edited", "the text was edited in review", "flag"))
+    if flags:
+        return flags
+    present = [key for key in ("dedup", "contamination") if key in metadata]
+    if present:
+        title = f"no flags: {' and '.join(present)} metadata present, nothing found"
+    else:
+        title = "no flags: this document carries no dedup or contamination metadata"
+    return [Cell("—", title, "none")]

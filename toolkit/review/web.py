@@ -183,7 +183,14 @@ class _Pages:
 
         data = await self._run(work)
         pages = max(1, -(-data["matching"] // PAGE_SIZE))
-        context = {"filters": filters, "q": filters.query(), "page": page, "pages": pages}
+        context = {
+            "filters": filters,
+            "q": filters.query(),
+            "page": page,
+            "pages": pages,
+            "queue_quality": display.queue_quality,
+            "queue_flags": display.queue_flags,
+        }
         return self._render(request, "queue.html", data | context)
 
     async def item(self, request: Request) -> Response:
