@@ -6,7 +6,8 @@ and can be scripted per route to fail before it succeeds. The SDK 2.x runs on
 `httpx2` and rejects `httpx` objects, so the transport comes from `httpx2`.
 `LocalAPI` serves the same fake over HTTP on 127.0.0.1, for what a mock
 transport cannot show: a server that takes a request and never answers, and
-the CLI, which builds its own client.
+the CLI, which builds its own client. `closed_port_url` is an address where
+nothing listens, so every connection is refused, as with the network down.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +29,15 @@ import httpx2
 
 KEY = "sk-ant-api03-TEST-SECRET-do-not-leak-0123456789"
 MODEL = "claude-sonnet-4-6"
+
+
+def closed_port_url() -> str:
+    """`http://127.0.0.1:PORT` for a port just bound and closed: connecting is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
 
 _ROUTE = re.compile(r"/v1/messages(?:/batches(?:/(?P<id>[^/]+)(?P<results>/results)?)?)?$")
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, Reply
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, Reply, closed_port_url
 from toolkit.errors import BackendError, ConfigError
 from toolkit.generate.anthropic_backend import AnthropicBackend
 from toolkit.generate.anthropic_batch import batch_item
-from toolkit.generate.backend import GenerationRequest, GenerationResult, SystemBlock
+from toolkit.generate.backend import GenerationRequest, GenerationResult, StopSending, SystemBlock
+from toolkit.generate.early_stop import FailureWatch
 from toolkit.generate.ledger import CostLedger
 
 SYSTEM = (SystemBlock("You write documents.", cache=True),)
@@ -264,3 +266,52 @@ def test_batch_costs_half_and_no_file_holds_the_key(tmp_path: Path) -> None:
     assert ledger.summary()["by_mode"]["batch"]["requests"] == 2
     for text in (state.read_text(), ledger.path.read_text(), repr(out)):
         assert KEY not in text
+
+
+def _watched(
+    watch: FailureWatch, out: list[GenerationResult]
+) -> Callable[[GenerationResult], None]:
+    def on_result(result: GenerationResult) -> None:
+        out.append(result)
+        watch.see(result)
+
+    return on_result
+
+
+def test_an_unreachable_api_stops_submitting_once_the_failed_batch_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = closed_port_url()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    b = AnthropicBackend(
+        api_key=KEY,
+        batch=True,
+        state_path=tmp_path / "s.json",
+        max_batch_requests=2,
+        sleep=lambda s: None,
+    )
+    watch, out = FailureWatch(5), list[GenerationResult]()
+    with pytest.raises(StopSending):
+        b.generate(requests(5), _watched(watch, out))
+    assert [r.key for r in out] == ["k0", "k1"]  # the failed batch's; k2-k4 never submitted
+    assert out[1].error == "batch submission failed: connection refused"
+    assert watch.stop is not None
+    assert watch.stop.reason == f"the Anthropic API is unreachable (connection refused at {url})"
+
+
+def test_a_stop_while_collecting_reports_the_whole_batch_and_resubmits_nothing(
+    tmp_path: Path,
+) -> None:
+    fake = FakeAnthropic()
+    fake.outcomes = {f"k{i}": ["errored:invalid_request_error"] for i in range(10)}
+    fake.outcomes |= {"k10": ["expired"], "k11": ["expired"]}
+    watch, out = FailureWatch(12), list[GenerationResult]()
+    with pytest.raises(StopSending):
+        backend(fake, tmp_path / "s.json").generate(requests(12), _watched(watch, out))
+    assert sorted(r.key for r in out) == sorted(f"k{i}" for i in range(12))  # each once
+    assert len(created(fake)) == 1  # the expired two are not resubmitted
+    expired = next(r for r in out if r.key == "k10")
+    assert expired.error == "request expired (not resubmitted: the run is stopping)"
+    assert watch.stop is not None and "(invalid_request_error)" in watch.stop.reason
+    state = json.loads((tmp_path / "s.json").read_text())["batches"]
+    assert [b["collected"] for b in state] == [True]

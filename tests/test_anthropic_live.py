@@ -9,17 +9,21 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply, closed_port_url
 from toolkit.errors import BackendError, ConfigError, CorpusError, RecordError
 from toolkit.generate.anthropic_backend import AnthropicBackend
 from toolkit.generate.backend import (
     MAX_CONCURRENCY,
+    Failure,
     GenerationRequest,
     GenerationResult,
+    StopSending,
     SystemBlock,
     Usage,
 )
@@ -342,6 +346,79 @@ def test_a_timeout_that_is_not_positive_is_refused(timeout: float) -> None:
         ConfigError, match=f"timeout must be a positive number of seconds, got {timeout}"
     ):
         backend(FakeAnthropic(), timeout=timeout)
+
+
+# -- unreachable API and stopping early ---------------------------------------------
+
+
+def test_a_refused_connection_is_unreachable_and_names_where(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = closed_port_url()  # nothing listens: every attempt is refused
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    sleeps: list[float] = []
+    b = AnthropicBackend(api_key=KEY, max_attempts=3, sleep=sleeps.append)
+    results = run(b, requests(1))
+    assert results["k0"].error == "connection refused (gave up after 3 attempts)"
+    assert results["k0"].failure == Failure(
+        "connection refused",
+        unreachable=True,
+        service="the Anthropic API",
+        where=url,
+        hint="check the network or ANTHROPIC_BASE_URL",
+    )
+    assert len(sleeps) == 2  # a refused connection is retried like any transient failure
+
+
+def test_a_failure_after_reaching_the_api_is_not_unreachable() -> None:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(529, "overloaded_error"), Reply(0), Reply(0))
+    results = run(backend(fake, max_attempts=3), requests(1))
+    failure = results["k0"].failure
+    assert failure is not None and not failure.unreachable  # the first attempt got an answer
+    assert failure.cause == "connection refused"
+    refused = Reply.error(400, "invalid_request_error", "prompt is too long: 3 tokens")
+    fake.script("messages", refused)
+    failure = run(backend(fake), requests(1))["k0"].failure
+    assert failure is not None and failure.cause == "HTTP 400 invalid_request_error"
+
+
+def test_stop_sending_sends_nothing_new_and_stops_retrying_calls_in_flight() -> None:
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(400, "invalid_request_error"), when=_prompt("prompt 0"))
+    fake.script("messages", Reply(0), when=_prompt("prompt 1"), times=99)
+    both_sent = threading.Barrier(2, timeout=10)
+
+    def before(route: str) -> None:  # k0 and k1 are both sent before either is answered
+        if len(fake.seen) < 2:
+            both_sent.wait()
+
+    fake.before = before
+    stopped = threading.Event()
+
+    def sleep(seconds: float) -> None:  # k1's retry waits until k0 has stopped the run
+        stopped.wait(timeout=10)
+        time.sleep(0.2)
+
+    out: list[GenerationResult] = []
+
+    def on_result(result: GenerationResult) -> None:
+        out.append(result)
+        if result.key == "k0":
+            stopped.set()
+            raise StopSending("stop")
+
+    b = AnthropicBackend(api_key=KEY, http_client=fake.http_client(), concurrency=2, sleep=sleep)
+    with pytest.raises(StopSending):
+        b.generate(requests(6), on_result)
+    assert sorted(r.key for r in out) == ["k0", "k1"]  # k1 in flight reports; k2-k5 never sent
+    k1 = next(r for r in out if r.key == "k1")
+    assert k1.error == "connection refused (not retried after 1 attempt: the run is stopping)"
+    assert len(fake.sent("messages")) == 2
+
+
+def _prompt(prompt: str) -> Callable[[Any], bool]:
+    return lambda body: bool(body["messages"][0]["content"] == prompt)
 
 
 # -- cost accounting ------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_anthropic import KEY, closed_port_url
 from toolkit.contamination.hits import Hit, Stage
 from toolkit.contamination.judge import (
     JudgementError,
@@ -17,6 +18,8 @@ from toolkit.contamination.judge import (
     judge_problem,
     parse_judgement,
 )
+from toolkit.errors import ConfigError
+from toolkit.generate.anthropic_backend import AnthropicBackend
 from toolkit.generate.backend import (
     GenerationRequest,
     GenerationResult,
@@ -25,6 +28,7 @@ from toolkit.generate.backend import (
     Usage,
 )
 from toolkit.generate.ledger import CostLedger
+from toolkit.generate.offline import OfflineBackend
 
 MODEL = "claude-sonnet-4-5"
 
@@ -166,3 +170,29 @@ def test_prompt_holds_item_and_passage_and_keys_are_stable() -> None:
     assert seen[0].key == seen[1].key and seen[0].temperature == 0
     assert "<item>\neval item 0\n</item>" in seen[0].prompt
     assert "Alpha passage restating it." in seen[0].prompt
+
+
+def test_an_unreachable_api_stops_the_judge_early_and_fails_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hits = [_hit(f"d{i}", i, 0.95 - i / 100, f"Passage {i}.") for i in range(10)]
+    url = closed_port_url()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    backend = AnthropicBackend(api_key=KEY, concurrency=1, sleep=lambda s: None)
+    out, summary = judge_hits(hits, JudgeSetup(backend, MODEL))
+    assert [h.gated for h in out] == [h.gated for h in hits]  # each keeps its cosine gate
+    reason = f"the Anthropic API is unreachable (connection refused at {url})"
+    assert summary["failure_cause"]["reason"] == reason
+    assert (summary["asked"], summary["unanswered"], summary["not_sent"]) == (10, 10, 9)
+    assert summary["failed"][-1]["error"] == f"not sent: the judge stopped early ({reason})"
+    assert judge_problem(summary) == (
+        f"{reason} after 1 contamination judge call, none succeeded; stopped early, 9 not "
+        "sent; check the network or ANTHROPIC_BASE_URL, then rerun the same command to judge "
+        "them (their hits were left to the cosine gate)"
+    )
+
+
+def test_a_backend_that_cannot_read_prompts_cannot_judge() -> None:
+    hits = [_hit("d1", 0, 0.95, "Alpha passage.")]
+    with pytest.raises(ConfigError, match="the offline backend cannot judge"):
+        judge_hits(hits, JudgeSetup(OfflineBackend(), MODEL))

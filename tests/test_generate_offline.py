@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,19 @@ def test_offline_story_shows_deliberation_and_advice_is_a_dialogue(tmp_path: Pat
 def test_offline_request_without_context_gets_an_error_result() -> None:
     results = _answer([GenerationRequest(key="k", model="offline", prompt="p")])
     assert not results[0].ok and "context" in (results[0].error or "")
+    assert results[0].error == (
+        "the offline backend composes documents from a plan item and never reads a prompt; "
+        "this request has no plan item context (kind, principles)"
+    )
+    assert not OfflineBackend.reads_prompts  # so no judge accepts it
+
+
+def test_a_bug_while_composing_propagates_instead_of_failing_each_request(
+    tmp_path: Path,
+) -> None:
+    class Broken(OfflineBackend):  # an internal KeyError, as a template slot gone missing
+        def compose(self, key: str, context: Mapping[str, Any]) -> str:
+            raise KeyError("slot")
+
+    with pytest.raises(KeyError, match="slot"):
+        Broken().generate(_requests(tmp_path, "stories", n=5), lambda result: None)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 import typer
 
-from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply
+from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply, closed_port_url
 from tests.generate_support import ATTRIBUTES, ROOT, SAMPLE, Spy, write_small
 from tests.helpers import run_cli
 from toolkit.build.config import BuildConfig, load_build_config
@@ -26,13 +28,16 @@ from toolkit.constitution import load_constitution
 from toolkit.errors import CheckFailed, ConfigError, InputError, RecordError
 from toolkit.generate.anthropic_backend import AnthropicBackend
 from toolkit.generate.backend import (
+    Failure,
     GenerationRequest,
     GenerationResult,
     ResultCallback,
     SentCallback,
+    StopSending,
     Usage,
 )
 from toolkit.generate.backends import DEFAULT_MODEL
+from toolkit.generate.early_stop import EARLY_STOP_AFTER, EarlyStop, FailureWatch
 from toolkit.generate.journal import Journal
 from toolkit.generate.plan import read_plan
 from toolkit.generate.planners import make_plan
@@ -156,11 +161,12 @@ def test_failed_results_are_journaled_and_retried(tmp_path: Path) -> None:
     assert (summary.succeeded, summary.failed, summary.documents) == (7, 3, 7)
     assert summary.status == "incomplete" and summary.errors[0].endswith("boom")
     figures = run_status(out)
-    assert (figures["done"], figures["pending"], figures["failed"]) == (7, 3, 3)
+    assert (figures["done"], figures["failed"], figures["pending"]) == (7, 3, 0)
     retry = Spy()
     run_plan(plan, out, backend=retry, model="offline", quiet=True)
     assert sorted(retry.sent) == sorted(keys[:3])
-    assert run_status(out)["failed"] == 0
+    figures = run_status(out)
+    assert (figures["done"], figures["failed"], figures["pending"]) == (10, 0, 0)
 
 
 def test_plan_with_a_bad_line_is_reported_as_file_and_line(tmp_path: Path) -> None:
@@ -217,8 +223,8 @@ def test_pilot_reports_openings_and_diversity_per_template(tmp_path: Path) -> No
     spy = Spy()
     summary = run_plan(plan, tmp_path / "run", backend=spy, model="offline", pilot=4, quiet=True)
     assert len(spy.sent) == 8 and summary.pilot is not None
-    assert set(summary.pilot) == {"story", "explainer"}
-    for report in summary.pilot.values():
+    assert set(summary.pilot["templates"]) == {"story", "explainer"}
+    for report in summary.pilot["templates"].values():
         assert report["documents"] == 4
         assert sum(entry["count"] for entry in report["opening_5grams"]) == 4
         assert all(len(entry["ngram"].split()) == 5 for entry in report["opening_5grams"])
@@ -389,8 +395,12 @@ def test_a_hung_server_is_given_up_on_at_the_timeout_and_the_rerun_completes(
         assert time.monotonic() - started < 10  # not 2 x 88 s, the default for its max_tokens
     assert (first.failed, first.status) == (5, "incomplete")
     assert first.errors[0].endswith("no answer within 0.3 s (gave up after 2 attempts)")
-    with pytest.raises(CheckFailed, match="5 of 5 requests failed and 0 are pending; rerun `x`"):
+    with pytest.raises(CheckFailed) as failed:  # all five the same way: the line says how
         check_complete(first, "x")
+    assert str(failed.value) == (
+        "every request to the Anthropic API failed the same way (no answer within 0.3 s) "
+        "after 5 requests, none succeeded; raise --timeout if calls need longer, then rerun `x`"
+    )
     with LocalAPI() as api:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
         again = run_plan(plan, out, backend=backend(5), model=MODEL, quiet=True)
@@ -469,3 +479,200 @@ def test_the_build_config_takes_a_timeout_and_caps_concurrency(tmp_path: Path) -
         load("timeout = 0")
     with pytest.raises(ConfigError, match=r"generate\.concurrency: .*an integer from 1 to 256"):
         load("concurrency = 100000000")
+
+
+# -- stopping early: every request failing the same way, or the API unreachable ------
+
+
+def _result(key: str, failure: Failure | None) -> GenerationResult:
+    if failure is None:
+        return GenerationResult(key, MODEL, "text")
+    return GenerationResult(key, MODEL, None, error=f"{failure.cause} (details)", failure=failure)
+
+
+def test_the_watch_stops_at_eight_alike_failures_or_one_unreachable_request() -> None:
+    overloaded = Failure("HTTP 529 overloaded_error", service="the API")
+    refused = Failure("connection refused", unreachable=True, service="the API", where="http://x")
+    watch = FailureWatch(20)
+    for i in range(EARLY_STOP_AFTER - 1):
+        watch.see(_result(f"k{i}", overloaded))
+    assert watch.stop is None
+    with pytest.raises(StopSending):
+        watch.see(_result("k7", overloaded))
+    alike = "every request to the API failed the same way (HTTP 529 overloaded_error)"
+    assert watch.stop == EarlyStop(alike)
+    watch.see(_result("k8", overloaded))  # in flight when it stopped: counted, no second stop
+    assert watch.done == 9
+
+    mixed = FailureWatch(20)  # a success, or two causes, among the first eight: no stop
+    for i, failure in enumerate([None, *[overloaded] * 10, Failure("HTTP 400 x"), overloaded]):
+        mixed.see(_result(f"k{i}", failure))
+    assert mixed.stop is None
+
+    small = FailureWatch(3)  # all of a smaller run: the cause is kept, nothing left to stop
+    for i in range(3):
+        small.see(_result(f"k{i}", overloaded))
+    assert small.stop is not None and small.stop.reason.startswith("every request")
+
+    unreachable = FailureWatch(20)  # every attempt of a request refused, none got through
+    with pytest.raises(StopSending, match=r"^the API is unreachable \(connection refused at "):
+        unreachable.see(_result("k0", refused))
+
+    later = FailureWatch(100)  # once the API has answered, it takes eight in a row
+    later.see(_result("k0", None))
+    for i in range(1, EARLY_STOP_AFTER):
+        later.see(_result(f"k{i}", refused))
+    later.see(_result("k8", None))
+    for i in range(9, 9 + EARLY_STOP_AFTER - 1):
+        later.see(_result(f"k{i}", refused))
+    assert later.stop is None
+    with pytest.raises(StopSending):
+        later.see(_result("k99", refused))
+    assert later.stop is not None
+    assert later.stop.reason == "the API became unreachable (connection refused at http://x)"
+
+
+def test_an_unreachable_api_stops_the_run_early_and_a_rerun_completes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan, out = _plan(tmp_path, n=20), tmp_path / "run"
+    url = closed_port_url()  # the network is down: every connection is refused
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    waited: dict[int, float] = {}  # the backoff each worker would really have slept
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            waited[threading.get_ident()] = waited.get(threading.get_ident(), 0) + seconds
+
+    started = time.monotonic()
+    backend = AnthropicBackend(api_key=KEY, concurrency=4, sleep=sleep)
+    summary = run_plan(plan, out, backend=backend, model=MODEL, quiet=True)
+    assert time.monotonic() - started < 10
+    assert 0 < max(waited.values()) < 60  # one request's retries (about 25 s), not the plan's
+    assert (summary.status, summary.succeeded) == ("stopped-early", 0)
+    sent = summary.sent
+    assert 1 <= sent <= 4 and summary.pending == 20 - sent  # the first wave only
+    reason = f"the Anthropic API is unreachable (connection refused at {url})"
+    assert summary.failure_cause == {
+        "reason": reason,
+        "hint": "check the network or ANTHROPIC_BASE_URL",
+    }
+    with pytest.raises(CheckFailed) as failed:
+        check_complete(summary, "ccorpus generate run p --out d")
+    assert str(failed.value) == (
+        f"{reason} after {sent} request{'s' * (sent > 1)}, none succeeded; stopped early, "
+        f"{20 - sent} not sent; check the network or ANTHROPIC_BASE_URL, then rerun "
+        "`ccorpus generate run p --out d`"
+    )
+    figures = run_status(out)  # each item once: failed, or pending (never sent)
+    assert (figures["done"], figures["failed"], figures["pending"]) == (0, sent, 20 - sent)
+    assert figures["last_run"] == "stopped-early"
+
+    with LocalAPI() as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        again = run_plan(plan, out, backend=AnthropicBackend(api_key=KEY), model=MODEL, quiet=True)
+    assert (again.sent, again.succeeded, again.status, again.failure_cause) == (
+        20,
+        20,
+        "complete",
+        None,
+    )
+    figures = run_status(out)  # the failed-then-done items count as done only
+    assert [figures[k] for k in ("done", "failed", "pending", "plan_items")] == [20, 0, 0, 20]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_cli_run_stops_after_eight_requests_failing_the_same_way(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    as_json: bool,
+) -> None:
+    plan, out = _plan(tmp_path, n=20), tmp_path / "run"
+    fake = FakeAnthropic()
+    fake.script("messages", Reply.error(404, "not_found_error", f"model: {MODEL}"), times=99)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with LocalAPI(fake) as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        args = ["generate", "run", str(plan), "--out", str(out), "--model", MODEL]
+        result = run_cli(capsys, *args, "--concurrency", "1", "-q", *(["--json"] * as_json))
+    assert result.code == 1
+    assert len(fake.sent("messages")) == EARLY_STOP_AFTER
+    rerun = f"ccorpus generate run {plan} --out {out} --model {MODEL}"
+    assert result.err.splitlines()[-1] == (
+        "error: every request to the Anthropic API failed the same way (HTTP 404 "
+        "not_found_error) after 8 requests, none succeeded; stopped early, 12 not sent; "
+        f"fix its cause, then rerun `{rerun}`"
+    )
+    if as_json:
+        summary = json.loads(result.out)
+        assert (summary["status"], summary["failed"], summary["not_sent"]) == (
+            "stopped-early",
+            8,
+            12,
+        )
+        assert summary["failure_cause"]["reason"].startswith("every request to the Anthropic")
+    else:
+        assert "not sent         12" in result.out
+        assert "status           stopped early" in result.out
+        assert "failed: story-00000: HTTP 404 not_found_error: model: " in result.err
+    shown = run_cli(capsys, "generate", "status", str(out))
+    for line in ("done             0", "failed           8", "pending          12",
+                 "plan items       20 (done + failed + pending)"):  # fmt: skip
+        assert line in shown.out.splitlines()
+
+
+@pytest.mark.slow
+def test_cli_run_with_the_network_down_stops_within_a_minute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real retry waits (about 25 s for one request), as a user meets them."""
+    plan, out = _plan(tmp_path, n=40), tmp_path / "run"
+    url = closed_port_url()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    started = time.monotonic()
+    result = run_cli(capsys, "generate", "run", str(plan), "--out", str(out), "--model", MODEL)
+    assert result.code == 1 and time.monotonic() - started < 60
+    line = result.err.splitlines()[-1]
+    assert re.fullmatch(
+        rf"error: the Anthropic API is unreachable \(connection refused at {re.escape(url)}\) "
+        r"after [1-4] requests?, none succeeded; stopped early, 3[6-9] not sent; check the "
+        r"network or ANTHROPIC_BASE_URL, then rerun `ccorpus generate run .*`",
+        line,
+    ), line
+    assert "generating" in result.err  # the bar was drawn while it tried
+
+
+def test_cli_pilot_draws_the_run_bar_and_explains_its_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan, out = _plan(tmp_path, n=10), tmp_path / "run"
+    args = ["generate", "run", str(plan), "--out", str(out), "--backend", "offline", "--pilot"]
+    result = run_cli(capsys, *args, "3")
+    assert result.code == 0, result.err
+    assert re.search(r"^generating .* 3/3 ", result.err, re.M)  # the bar of a full run
+    lines = result.out.splitlines()
+    assert (
+        "status           pilot complete: 3 of 10 plan items (the first 3 per template); "
+        "run without --pilot for the other 7"
+    ) in lines
+    assert any(re.fullmatch(r"pilot story: 3 documents, diversity 0\.\d{3}", x) for x in lines)
+    assert "  most frequent openings (documents, first five words):" in lines
+    assert "diversity: mean pairwise cosine distance between the documents' MiniLM " in result.out
+    assert "openings: the most frequent first five words" in result.out
+
+    result = run_cli(capsys, *args, "3", "--json", "-q")
+    summary = json.loads(result.out)
+    assert summary["status"] == "pilot-complete" and summary["sent"] == 0  # already done
+    pilot = summary["pilot"]
+    assert {k: pilot[k] for k in ("first_per_template", "pilot_items", "plan_items")} == {
+        "first_per_template": 3,
+        "pilot_items": 3,
+        "plan_items": 10,
+    }
+    assert pilot["not_in_pilot"] == 7
+    assert pilot["next"] == "run without --pilot to send the other 7 plan items"
+    assert pilot["meanings"]["diversity"].startswith("mean pairwise cosine distance")
+    assert pilot["templates"]["story"]["documents"] == 3

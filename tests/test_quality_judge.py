@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.fake_anthropic import KEY, FakeAnthropic, LocalAPI, Reply
+from tests.fake_anthropic import KEY, FakeAnthropic, LocalAPI, Reply, closed_port_url
 from tests.helpers import run_cli
 from toolkit.constitution import load_constitution
 from toolkit.document import Document
+from toolkit.errors import CheckFailed, ConfigError
+from toolkit.generate.anthropic_backend import AnthropicBackend
 from toolkit.generate.backend import (
     GenerationRequest,
     GenerationResult,
@@ -21,8 +23,9 @@ from toolkit.generate.backend import (
     Usage,
 )
 from toolkit.generate.ledger import CostLedger
+from toolkit.generate.offline import OfflineBackend
 from toolkit.io import write_documents
-from toolkit.quality.judge import VerdictError, judge_corpus, parse_verdict
+from toolkit.quality.judge import VerdictError, check_judged, judge_corpus, parse_verdict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quality"
 MODEL = "claude-sonnet-4-5"
@@ -168,7 +171,7 @@ def test_cli_exits_1_after_the_figures_when_a_judge_request_failed(
     assert result.code == 1
     rerun = (
         f"ccorpus quality judge {corpus} --out {tmp_path / 'j'} --constitution {constitution} "
-        f"--model {MODEL}"
+        f"--model {MODEL} --overwrite"
     )
     assert result.err == (
         f"error: 1 of 3 judge requests failed; rerun `{rerun}` to judge again "
@@ -183,3 +186,65 @@ def test_cli_exits_1_after_the_figures_when_a_judge_request_failed(
     assert "failed" not in rows[1]  # the file keeps its shape
     costs = CostLedger(tmp_path / "j" / "judge-ledger.jsonl").summary()
     assert costs["requests"] == 3 and costs["unanswered"] == 0  # three sent, three answers
+
+
+def test_a_backend_that_cannot_read_prompts_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    write_documents([Document.create("story", "Alpha story text.")], corpus, compress=False)
+    constitution = load_constitution(FIXTURES / "constitution.md")
+    with pytest.raises(ConfigError, match=r"^the offline backend cannot judge: it composes"):
+        judge_corpus(
+            corpus, tmp_path / "out", OfflineBackend(), constitution=constitution, model=MODEL
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_request_failing_alike_exits_1_naming_the_cause(tmp_path: Path) -> None:
+    docs = [Document.create("story", f"Word{i} story text.") for i in range(3)]
+    corpus = tmp_path / "corpus.jsonl"
+    write_documents(docs, corpus, compress=False)
+    backend = FakeBackend({f"Word{i}": None for i in range(3)})  # each answered "overloaded"
+    constitution = load_constitution(FIXTURES / "constitution.md")
+    summary = judge_corpus(
+        corpus, tmp_path / "o", backend, constitution=constitution, model=MODEL, quiet=True
+    )
+    assert (summary["failed"], summary["not_sent"]) == (3, 0)
+    with pytest.raises(CheckFailed) as failed:
+        check_judged(summary, "ccorpus quality judge c --out o")
+    assert str(failed.value) == (
+        "every request to the backend failed the same way (overloaded) after 3 judge requests, "
+        "none succeeded; fix its cause, then rerun `ccorpus quality judge c --out o` (every "
+        "document is sent again)"
+    )
+
+
+def test_an_unreachable_api_stops_the_judge_early_and_every_document_gets_a_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [Document.create("story", f"Word{i} story text.") for i in range(20)]
+    corpus = tmp_path / "corpus.jsonl"
+    write_documents(docs, corpus, compress=False)
+    url = closed_port_url()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", url)
+    backend = AnthropicBackend(api_key=KEY, concurrency=2, sleep=lambda s: None)
+    constitution = load_constitution(FIXTURES / "constitution.md")
+    summary = judge_corpus(
+        corpus, tmp_path / "j", backend, constitution=constitution, model=MODEL, quiet=True
+    )
+    sent = summary["documents"] - summary["not_sent"]
+    assert summary["documents"] == summary["failed"] == 20 and 1 <= sent <= 2
+    reason = f"the Anthropic API is unreachable (connection refused at {url})"
+    assert summary["failure_cause"]["reason"] == reason
+    rows = [json.loads(line) for line in (tmp_path / "j" / "judge.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == [d.id for d in docs]  # one row a document, in order
+    assert rows[-1]["error"] == f"not sent: the judge stopped early ({reason})"
+    with pytest.raises(CheckFailed) as failed:
+        check_judged(summary, "ccorpus quality judge c --out j")
+    assert str(failed.value).startswith(
+        f"{reason} after {sent} judge request{'s' * (sent > 1)}, none succeeded; stopped early, "
+        f"{20 - sent} not sent; check the network or ANTHROPIC_BASE_URL, then rerun "
+    )
+    costs = CostLedger(tmp_path / "j" / "judge-ledger.jsonl").summary()
+    assert costs["requests"] == sent and costs["unanswered"] == 0  # refused: never billed

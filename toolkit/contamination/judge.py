@@ -15,10 +15,16 @@ the report stays whole and conservative, but a hit the judge never read may
 be a reworded copy under the cosine gate, so `judge_problem` fails the check
 (exit 1) until a rerun has every call answered. A malformed reply is an
 answer: at temperature 0 a rerun would most likely repeat it.
+
+A backend that cannot read a prompt (the offline one) is refused. When the
+calls fail the same way or the API is unreachable, nothing more is sent
+(`toolkit.generate.early_stop`): the summary's `failure_cause` and
+`not_sent` say so, and `judge_problem` names the cause.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -28,7 +34,16 @@ from typing import Any
 
 from toolkit.contamination.hits import Hit
 from toolkit.embedding_cache import text_hash
-from toolkit.generate.backend import Backend, GenerationRequest, GenerationResult, Usage
+from toolkit.errors import ConfigError
+from toolkit.generate.backend import (
+    Backend,
+    GenerationRequest,
+    GenerationResult,
+    StopSending,
+    Usage,
+    reads_prompts,
+)
+from toolkit.generate.early_stop import EarlyStop, FailureWatch
 from toolkit.generate.ledger import CostLedger
 from toolkit.generate.pricing import cost
 from toolkit.generate.templates import load_template, render
@@ -104,6 +119,11 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
     """Judge the `top` strongest semantic hits; return every hit (judged semantic
     hits no longer gate by themselves, their judge hits do) and a summary."""
     backend, model, top, ledger = setup.backend, setup.model, setup.top, setup.ledger
+    if not reads_prompts(backend):
+        raise ConfigError(
+            f"the {backend.name} backend cannot judge: it composes documents and never reads "
+            "a prompt; judge with the anthropic backend"
+        )
     template = load_template("contamination-judge", setup.template_version)
     semantic = [i for i, h in enumerate(hits) if h.stage == "semantic"]
     chosen = sorted(semantic, key=lambda i: (-hits[i].score, hits[i].doc_id))[: max(top, 0)]
@@ -122,6 +142,7 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
     }
     results: dict[str, GenerationResult] = {}
     spent = [0.0]
+    watch = FailureWatch(len(requests))
 
     def collect(result: GenerationResult) -> None:
         results[result.key] = result
@@ -129,10 +150,12 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
             spent[0] += ledger.record(result)
         elif result.mode != "offline" and result.usage != Usage():
             spent[0] += cost(result.model, result.usage, batch=result.mode == "batch")
+        watch.see(result)  # raises StopSending once, when the judge should stop
 
     if requests:
         sent = ledger.record_sent if ledger is not None else None
-        backend.generate(list(requests.values()), collect, on_sent=sent)
+        with contextlib.suppress(StopSending):  # the watch holds the cause
+            backend.generate(list(requests.values()), collect, on_sent=sent)
     out = list(hits)
     judged: list[Hit] = []
     errors: list[dict[str, Any]] = []
@@ -141,6 +164,8 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
         hit, result = hits[i], results.get(request.key)
         unanswered += result is None or not result.ok or result.text is None
         try:
+            if result is None and watch.stop is not None:
+                raise JudgementError(f"not sent: the judge stopped early ({watch.stop.reason})")
             if result is None:
                 raise JudgementError("the backend returned no result for this request")
             if not result.ok or result.text is None:
@@ -171,6 +196,8 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
         "cleared": sum(not h.gated for h in judged),
         "errors": len(errors),
         "unanswered": unanswered,
+        "not_sent": len(requests) - len(results),
+        "failure_cause": None if watch.stop is None else watch.stop.to_dict(),
         "failed": errors,
         "cost_usd": round(spent[0], 8),
         "ledger": None if ledger is None else str(ledger.path),
@@ -190,9 +217,23 @@ def judge_line(judge: dict[str, Any]) -> str:
 
 
 def judge_problem(judge: dict[str, Any] | None) -> str | None:
-    """Why the judge's part of a check fails (a call got no answer), or None."""
+    """Why the judge's part of a check fails (a call got no answer), or None.
+
+    When the calls all failed the same way, or the judge stopped early, the
+    line names the cause first.
+    """
     if not judge or not judge.get("unanswered"):
         return None
+    cause = judge.get("failure_cause")
+    if cause:
+        not_sent = judge.get("not_sent", 0)
+        return EarlyStop(**cause).line(
+            done=judge["asked"] - not_sent,
+            succeeded=judge["asked"] - judge["unanswered"],
+            not_sent=not_sent,
+            rerun="rerun the same command to judge them (their hits were left to the cosine gate)",
+            noun="contamination judge call",
+        )
     return (
         f"{judge['unanswered']} of {judge['asked']} contamination judge calls failed, "
         "so their hits were left to the cosine gate; rerun the same command to judge them"

@@ -9,6 +9,11 @@ changed since. Items that come back `expired`, `canceled` or `errored` with a
 transient error go into a new batch, up to `max_attempts` batches per key.
 A request is reported sent (`on_sent`) once, with its first batch: a batch
 bills only the items that succeed, so a re-queued item is not a second send.
+
+When `on_result` raises `StopSending` (a run stopping early), the results at
+hand are still all reported (the rest of a failed submission, the rest of an
+ended batch), then no batch is submitted and none is waited for: batches
+already submitted stay in the state file, and a rerun collects them.
 """
 
 from __future__ import annotations
@@ -23,24 +28,30 @@ from typing import TypeVar, cast
 import anthropic
 import httpx2
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
-from anthropic.types.messages import MessageBatchIndividualResponse
+from anthropic.types.messages import MessageBatch, MessageBatchIndividualResponse
 from anthropic.types.messages.batch_create_params import Request as BatchItem
 
 from toolkit.errors import BackendError, ConfigError
 from toolkit.generate.anthropic_common import (
+    SERVICE,
     Retrier,
+    connect_cause,
     error_result,
     extra_body,
+    failure,
     mask,
     message_params,
+    public_url,
     result_from_message,
 )
 from toolkit.generate.anthropic_state import BatchEntry, BatchState
 from toolkit.generate.backend import (
+    Failure,
     GenerationRequest,
     GenerationResult,
     ResultCallback,
     SentCallback,
+    StopSending,
 )
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_REQUESTS", "BatchRunner"]
@@ -120,6 +131,8 @@ class BatchRunner:
         self._pending: list[BatchEntry] = []
         self._on_result: ResultCallback = lambda result: None
         self._on_sent: SentCallback | None = None
+        self._stopping: StopSending | None = None
+        self._where = public_url(client.base_url)
 
     def run(
         self,
@@ -132,6 +145,7 @@ class BatchRunner:
         self._on_result = on_result
         self._on_sent = on_sent
         self._pending = []
+        self._stopping = None
         fresh: list[GenerationRequest] = []
         for request in requests:
             entry = self._state.owner(request.key)
@@ -148,22 +162,33 @@ class BatchRunner:
 
     def _emit(self, result: GenerationResult) -> None:
         if self._wanted.pop(result.key, None) is not None:
-            self._on_result(result)
+            try:
+                self._on_result(result)
+            except StopSending as stop:  # report the rest at hand, then stop
+                self._stopping = self._stopping or stop
+
+    def _failure(self, cause: str) -> Failure:
+        return Failure(cause, service=SERVICE, where=self._where)
 
     def _submit(self, requests: Sequence[GenerationRequest], *, attempt: int) -> None:
         """Send `requests` in as few batches as the count and size limits allow."""
         chunk: list[tuple[GenerationRequest, BatchItem]] = []
         size = _ENVELOPE_BYTES
         for request in requests:
+            if self._stopping:
+                return
             item = batch_item(request)
             n = len(json.dumps(item, ensure_ascii=False).encode()) + 1
             if _ENVELOPE_BYTES + n > self._max_bytes:
                 error = f"request is {n} bytes, over the batch size limit of {self._max_bytes}"
-                self._emit(error_result(request, error, "batch"))
+                how = self._failure("request over the batch size limit")
+                self._emit(error_result(request, error, "batch", failure=how))
                 continue
             if chunk and (len(chunk) >= self._max_requests or size + n > self._max_bytes):
                 self._create(chunk, attempt)
                 chunk, size = [], _ENVELOPE_BYTES
+                if self._stopping:
+                    return
             chunk.append((request, item))
             size += n
         if chunk:
@@ -174,20 +199,31 @@ class BatchRunner:
         if attempt == 1 and self._on_sent is not None:
             for request, _ in chunk:
                 self._on_sent(request, "batch")
+        reached = [False]  # whether any attempt got through to the API
+
+        def create() -> MessageBatch:
+            try:
+                return self._client.messages.batches.create(requests=items)
+            except (anthropic.APIError, httpx2.TransportError) as exc:
+                reached[0] = reached[0] or connect_cause(exc) is None
+                raise
+
         try:
-            batch = self._retrier.run(lambda: self._client.messages.batches.create(requests=items))
+            batch = self._retrier.run(create)
         except (anthropic.APIError, httpx2.TransportError) as exc:
             error = f"batch submission failed: {self._retrier.describe(exc)}"
+            how = failure(exc, reached=reached[0], where=self._where)
             for request, _ in chunk:
-                self._emit(error_result(request, error, "batch"))
+                self._emit(error_result(request, error, "batch", failure=how))
             return
         entry = BatchEntry(batch.id, attempt, {item["custom_id"]: digest(item) for item in items})
         self._state.add(entry)  # on disk before anything waits on it
         self._pending.append(entry)
 
     def _drain(self) -> None:
-        """Poll pending batches, collecting each as it ends, until none is left."""
-        while self._pending:
+        """Poll pending batches, collecting each as it ends, until none is left
+        (or the run is stopping: then raise its `StopSending`)."""
+        while self._pending and not self._stopping:
             ended = False
             for entry in list(self._pending):
                 retrieve = partial(self._client.messages.batches.retrieve, entry.id)
@@ -196,13 +232,17 @@ class BatchRunner:
                     self._pending.remove(entry)
                     self._collect(entry)
                     ended = True
-            if self._pending and not ended:
+                if self._stopping:
+                    break
+            if self._pending and not ended and not self._stopping:
                 self._retrier.sleep(self._poll_interval)
+        if self._stopping:
+            raise self._stopping
 
     def _collect(self, entry: BatchEntry) -> None:
         """Deliver an ended batch's results; re-queue what may succeed another time."""
         owned = {k for k in entry.keys if k in self._wanted and self._state.owner(k) is entry}
-        retry: list[tuple[GenerationRequest, str]] = []
+        retry: list[tuple[GenerationRequest, str, str]] = []  # request, error, cause
 
         def handle(item: MessageBatchIndividualResponse) -> None:
             request = self._wanted.get(item.custom_id)
@@ -217,23 +257,30 @@ class BatchRunner:
                 kind = str(getattr(error, "type", "error"))
                 text = mask(f"{kind}: {getattr(error, 'message', '')}", self._secrets)
                 if kind in _PERMANENT:
-                    self._emit(error_result(request, text, "batch"))
+                    self._emit(error_result(request, text, "batch", failure=self._failure(kind)))
                 else:
-                    retry.append((request, text))
+                    retry.append((request, text, kind))
             else:
-                retry.append((request, f"request {outcome.type}"))
+                why = f"request {outcome.type}"
+                retry.append((request, why, why))
 
         self._each_result(entry.id, handle)
-        retry += [(self._wanted[k], "missing from the batch results") for k in owned]
+        missing = "missing from the batch results"
+        retry += [(self._wanted[k], missing, missing) for k in owned]
         order = {key: i for i, key in enumerate(entry.keys)}  # results come in any order
-        again: list[GenerationRequest] = []
-        for request, why in sorted(retry, key=lambda pair: order[pair[0].key]):
+        again: list[tuple[GenerationRequest, str, str]] = []
+        for request, why, cause in sorted(retry, key=lambda item: order[item[0].key]):
             if entry.attempt < self._retrier.max_attempts:
-                again.append(request)
+                again.append((request, why, cause))
             else:
                 error = f"{why} (gave up after {entry.attempt} batch attempts)"
-                self._emit(error_result(request, error, "batch"))
-        self._submit(again, attempt=entry.attempt + 1)
+                self._emit(error_result(request, error, "batch", failure=self._failure(cause)))
+        if self._stopping:  # report them rather than leave them without a result
+            for request, why, cause in again:
+                error = f"{why} (not resubmitted: the run is stopping)"
+                self._emit(error_result(request, error, "batch", failure=self._failure(cause)))
+        else:
+            self._submit([request for request, _, _ in again], attempt=entry.attempt + 1)
         self._state.mark_collected(entry)
 
     def _each_result(

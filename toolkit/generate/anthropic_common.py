@@ -20,19 +20,39 @@ from anthropic.types import Message, TextBlock, TextBlockParam
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 
 from toolkit.errors import BackendError
-from toolkit.generate.backend import GenerationRequest, GenerationResult, Usage
+from toolkit.generate.backend import Failure, GenerationRequest, GenerationResult, Usage
 
 __all__ = [
     "DEFAULT_TEMPERATURE",
+    "SERVICE",
     "Retrier",
     "classify",
+    "connect_cause",
     "describe",
     "error_result",
     "extra_body",
+    "failure",
     "mask",
     "message_params",
+    "public_url",
     "result_from_message",
 ]
+
+#: Who answers, as failures name it.
+SERVICE = "the Anthropic API"
+_UNREACHABLE_HINT = "check the network or ANTHROPIC_BASE_URL"
+_TIMEOUT_HINT = "raise --timeout if calls need longer"
+# Words of the OS's connect errors (httpx2.ConnectError's text), and what they mean.
+_CONNECT_CAUSES = (
+    ("refused", "connection refused"),
+    ("name or service not known", "DNS lookup failed"),
+    ("name resolution", "DNS lookup failed"),
+    ("nodename nor servname", "DNS lookup failed"),
+    ("no address associated", "DNS lookup failed"),
+    ("getaddrinfo", "DNS lookup failed"),
+    ("network is unreachable", "network unreachable"),
+    ("no route to host", "no route to host"),
+)
 
 T = TypeVar("T")
 Kind = Literal["retry", "fatal", "request"]
@@ -92,11 +112,62 @@ def result_from_message(
 
 
 def error_result(
-    request: GenerationRequest, error: str, mode: str, *, answered: bool = True
+    request: GenerationRequest,
+    error: str,
+    mode: str,
+    *,
+    answered: bool = True,
+    failure: Failure | None = None,
 ) -> GenerationResult:
     return GenerationResult(
-        key=request.key, model=request.model, text=None, error=error, mode=mode, answered=answered
+        key=request.key,
+        model=request.model,
+        text=None,
+        error=error,
+        mode=mode,
+        answered=answered,
+        failure=failure,
     )
+
+
+def public_url(url: httpx2.URL) -> str:
+    """`url` without any user name or password, to name the service in a message."""
+    return str(url.copy_with(username=None, password=None)).rstrip("/")
+
+
+def connect_cause(exc: BaseException) -> str | None:
+    """Why an attempt never connected ("connection refused", "DNS lookup failed"),
+    or None when it connected (or failed otherwise)."""
+    cause = exc.__cause__ if isinstance(exc, anthropic.APIError) else exc
+    if isinstance(cause, httpx2.ConnectTimeout):
+        return "no connection within the time limit"
+    if not isinstance(cause, httpx2.ConnectError):
+        return None
+    text = str(cause).lower()
+    for words, meaning in _CONNECT_CAUSES:
+        if words in text:
+            return meaning
+    return f"could not connect ({cause or type(cause).__name__})"
+
+
+def failure(exc: BaseException, *, reached: bool, where: str, cause: str | None = None) -> Failure:
+    """How a request that ended with `exc` failed; `reached`: whether any of its
+    attempts got through to the API. `cause` overrides the words of a timeout."""
+    connected = connect_cause(exc)
+    if connected is not None and not reached:
+        return Failure(
+            cause or connected,
+            unreachable=True,
+            service=SERVICE,
+            where=where,
+            hint=_UNREACHABLE_HINT,
+        )
+    if isinstance(exc, anthropic.APIStatusError):
+        label = f"HTTP {exc.status_code} {exc.type or 'error'}"
+    else:
+        label = cause or connected or describe(exc)
+    hint = _TIMEOUT_HINT if isinstance(exc, anthropic.APITimeoutError) else ""
+    return Failure(label, service=SERVICE, where=where, hint=hint)
 
 
 def classify(exc: BaseException) -> Kind:
@@ -120,7 +191,7 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, anthropic.APITimeoutError):
         return "the request timed out"
     if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
-        return f"connection failed ({type(exc.__cause__ or exc).__name__})"
+        return connect_cause(exc) or f"connection failed ({type(exc.__cause__ or exc).__name__})"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -155,7 +226,8 @@ class Retrier:
 
     Waits honour the server's `retry-after(-ms)`; otherwise exponential backoff
     (`base_delay` doubling up to `max_delay`) scaled by a jitter in [0.5, 1).
-    After `max_attempts` the last error is re-raised for the caller to report.
+    After `max_attempts`, or as soon as `stopping()` is true (a run stopping
+    early), the last error is re-raised for the caller to report.
     A 401/402/403 becomes `BackendError` at once: no request can work with that key.
     """
 
@@ -195,8 +267,9 @@ class Retrier:
     def describe(self, exc: BaseException) -> str:
         return mask(describe(exc), self._secrets)
 
-    def run(self, call: Callable[[], T]) -> T:
-        """`call()`, retried on transient failures; raises the last one when out of attempts."""
+    def run(self, call: Callable[[], T], *, stopping: Callable[[], bool] | None = None) -> T:
+        """`call()`, retried on transient failures; raises the last one when out of
+        attempts, or when `stopping()` says the run is stopping."""
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return call()
@@ -206,5 +279,9 @@ class Retrier:
                     raise self.fatal(exc) from None
                 if kind == "request" or attempt == self.max_attempts:
                     raise
+                if stopping is not None and stopping():
+                    raise
                 self.sleep(self.delay(exc, attempt))
+                if stopping is not None and stopping():
+                    raise
         raise AssertionError("unreachable: the loop returns or raises")

@@ -3,8 +3,11 @@
 Each worker reports its own result under a lock, so `on_result` runs in one
 thread at a time and a result is journaled as soon as it exists. A failure of
 one request becomes that request's error result; a failure no request can
-survive (refused credentials, or `on_result` itself raising) stops new calls,
-lets the calls already in flight report, then propagates.
+survive (refused credentials, or `on_result` itself raising, as it does with
+`StopSending` when a run stops early) stops new calls, lets the calls already
+in flight report without retrying them further, then propagates. Each error
+result carries its `Failure`: whether any attempt reached the API, and the
+cause in words shared by every request that failed the same way.
 
 Every call has a time limit, connect and read (a server that accepts and
 never answers would otherwise hold a worker for the SDK's ten minutes per
@@ -29,9 +32,12 @@ from toolkit.errors import ConfigError
 from toolkit.generate.anthropic_common import (
     Retrier,
     classify,
+    connect_cause,
     error_result,
     extra_body,
+    failure,
     message_params,
+    public_url,
     result_from_message,
 )
 from toolkit.generate.backend import (
@@ -167,7 +173,7 @@ class LiveRunner:
                 return
             activity.start()
             try:
-                result = self._answer(request, on_sent)
+                result = self._answer(request, on_sent, stop.is_set)
             except BaseException:
                 stop.set()
                 raise
@@ -212,34 +218,56 @@ class LiveRunner:
                 if (exc := future.exception()) is not None:
                     raise exc
 
-    def _answer(self, request: GenerationRequest, on_sent: SentCallback | None) -> GenerationResult:
+    def _answer(
+        self,
+        request: GenerationRequest,
+        on_sent: SentCallback | None,
+        stopping: Callable[[], bool],
+    ) -> GenerationResult:
         params = message_params(request)
         extra = extra_body(request) or None
         timeout = self.timeout_for(request)
         billable = [True]  # whether the next attempt is a send that may be billed
+        attempts = [0]
+        reached = [False]  # whether any attempt got through to the API
 
         def call() -> Message:
             if billable[0] and on_sent is not None:
                 on_sent(request, "live")
             billable[0] = False
+            attempts[0] += 1
             try:
                 return self._client.messages.create(**params, extra_body=extra, timeout=timeout)
-            except (anthropic.APIConnectionError, httpx2.TransportError) as exc:
-                cause = exc.__cause__ if isinstance(exc, anthropic.APIError) else exc
-                billable[0] = not isinstance(cause, _NOT_SENT)
+            except (anthropic.APIError, httpx2.TransportError) as exc:
+                reached[0] = reached[0] or connect_cause(exc) is None
+                if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
+                    cause = exc.__cause__ if isinstance(exc, anthropic.APIError) else exc
+                    billable[0] = not isinstance(cause, _NOT_SENT)
                 raise
 
         try:
-            message = self._retrier.run(call)
+            message = self._retrier.run(call, stopping=stopping)
         except ValueError as exc:  # the SDK refuses before sending anything
             raise ConfigError(
                 f"request {request.key!r}: {exc} (lower max_tokens, or use batch mode)"
             ) from None
         except (anthropic.APIError, httpx2.TransportError) as exc:
             error = self._retrier.describe(exc)
+            timed_out = None
             if isinstance(exc, anthropic.APITimeoutError):
-                error = _timed_out(exc, timeout)
+                error = timed_out = _timed_out(exc, timeout)
             if classify(exc) == "retry":
-                error += f" (gave up after {self._retrier.max_attempts} attempts)"
-            return error_result(request, error, "live", answered=not billable[0])
+                tried = attempts[0]
+                if tried < self._retrier.max_attempts:
+                    error += f" (not retried after {_attempts(tried)}: the run is stopping)"
+                else:
+                    error += f" (gave up after {_attempts(tried)})"
+            how = failure(
+                exc, reached=reached[0], where=public_url(self._client.base_url), cause=timed_out
+            )
+            return error_result(request, error, "live", answered=not billable[0], failure=how)
         return result_from_message(request, message, "live")
+
+
+def _attempts(n: int) -> str:
+    return "1 attempt" if n == 1 else f"{n} attempts"

@@ -5,8 +5,15 @@ callback as soon as it has it, so the runner can journal it before anything
 else can go wrong. A backend that bills also says when it sends a request
 (`on_sent`), so the cost ledger can count what was sent and never answered,
 say at a kill: it may still be billed. A backend never raises for one failed
-request: it reports a result with `error` set. It raises `CorpusError` only when it cannot work at
-all (no key, unknown model, unreachable service after all retries).
+request: it reports a result with `error` set, and where it can, a `Failure`
+saying how, in terms the same for every request struck the same way (so a
+caller can tell "the service is unreachable" from one bad request). It raises
+`CorpusError` only when it cannot work at all (no key, unknown model).
+
+The caller may stop a run from `on_result` by raising `StopSending` (see
+`toolkit.generate.early_stop`): the backend then sends nothing new, reports
+the requests already in flight without retrying them further, and lets the
+exception propagate.
 """
 
 from __future__ import annotations
@@ -20,14 +27,17 @@ from toolkit.errors import ConfigError
 __all__ = [
     "MAX_CONCURRENCY",
     "Backend",
+    "Failure",
     "GenerationRequest",
     "GenerationResult",
     "ResultCallback",
     "SentCallback",
+    "StopSending",
     "SystemBlock",
     "Usage",
     "check_concurrency",
     "check_timeout",
+    "reads_prompts",
 ]
 
 
@@ -84,6 +94,25 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """How a request failed, in words that do not depend on the request.
+
+    `cause` is the same for every request that failed the same way
+    ("connection refused", "HTTP 529 overloaded_error", "no answer within
+    88 s"). `unreachable` marks a request none of whose attempts reached the
+    service (connection refused, DNS lookup failed, no connection in time).
+    `service` names who failed and `where` its address; `hint` is what a user
+    can do about it ("" when nothing general applies).
+    """
+
+    cause: str
+    unreachable: bool = False
+    service: str = "the backend"
+    where: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class GenerationResult:
     """The outcome of one request: `text` on success, `error` otherwise.
 
@@ -91,6 +120,8 @@ class GenerationResult:
     `answered` is False when the last attempt got no response though it may
     have reached the model (a read timeout, a dropped connection): the result
     then answers none of the request's sends, which the API may still bill.
+    `failure` says how a failed request failed, where the backend knows
+    (`failure_of` falls back to the error text).
     """
 
     key: str
@@ -101,10 +132,21 @@ class GenerationResult:
     error: str | None = None
     mode: str = "live"
     answered: bool = True
+    failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.text is not None
+
+    def failure_of(self) -> Failure | None:
+        """How this result failed (None if it did not): its `failure`, else its error text."""
+        if self.ok:
+            return None
+        return self.failure or Failure(self.error or "the backend returned no text")
+
+
+class StopSending(Exception):
+    """Raised by an `on_result` callback to stop a run: see the module docstring."""
 
 
 #: The most requests a backend keeps in flight at once. Rate limits hold even
@@ -135,8 +177,18 @@ ResultCallback = Callable[[GenerationResult], None]
 SentCallback = Callable[[GenerationRequest, str], object]
 
 
+def reads_prompts(backend: object) -> bool:
+    """Whether `backend` answers a request's prompt (a model does; the offline
+    backend, which composes documents from plan items, sets `reads_prompts = False`)."""
+    return bool(getattr(backend, "reads_prompts", True))
+
+
 class Backend(Protocol):
-    """Answers requests; `name` is recorded in every document's provenance."""
+    """Answers requests; `name` is recorded in every document's provenance.
+
+    A backend that never reads prompts (and so cannot judge) says so with a
+    class attribute `reads_prompts = False` (see `reads_prompts`).
+    """
 
     name: str
 

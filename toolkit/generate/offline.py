@@ -6,7 +6,10 @@ request's context (kind, attributes, principles) and its own versioned
 composition templates, quoting sentences of the principle itself and varying
 phrasing by choices seeded from the request key: documents differ, reruns
 agree. It never pretends to be a model: every result says model "offline",
-mode "offline", and zero usage.
+mode "offline", and zero usage. It never reads a prompt, so it cannot judge
+(`reads_prompts` is False): a request without a plan item's context gets an
+error result saying so; any other exception while composing is a bug and
+propagates rather than becoming a per-request error.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from toolkit.generate.backend import (
+    Failure,
     GenerationRequest,
     GenerationResult,
     ResultCallback,
@@ -70,10 +74,30 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _context_problem(context: Mapping[str, Any], kinds: Sequence[str]) -> str | None:
+    """What the context lacks for composing a document, or None when it is usable."""
+    if not context:
+        return "no plan item context (kind, principles)"
+    kind = context.get("kind")
+    if kind not in kinds:
+        return f"kind {kind!r} is not one of {', '.join(kinds)}"
+    principles = context.get("principles")
+    if not isinstance(principles, list) or not principles:
+        return "no principles"
+    for principle in principles:
+        if not isinstance(principle, dict) or not all(
+            isinstance(principle.get(key), str) for key in ("id", "title", "text")
+        ):
+            return "a principle without a string id, title and text"
+    return None
+
+
 class OfflineBackend:
     """Composes explainers, stories and advice dialogues from request context."""
 
     name = "offline"
+    #: It composes from a plan item's context and never reads the prompt.
+    reads_prompts = False
 
     def __init__(self, version: str = OFFLINE_TEMPLATE_VERSION) -> None:
         self.version = version
@@ -96,20 +120,28 @@ class OfflineBackend:
 
         Nothing is sent or billed, so `on_sent` is never called.
         """
+        kinds = sorted(self._skeletons)
         for request in requests:
-            try:
-                text = self.compose(request.key, request.context)
-            except (KeyError, TypeError, ValueError, IndexError) as err:
+            problem = _context_problem(request.context, kinds)
+            if problem is not None:
+                error = (
+                    f"the offline backend composes documents from a plan item and never reads "
+                    f"a prompt; this request has {problem}"
+                    if problem.startswith("no ")
+                    else f"the offline backend cannot compose this request's context: {problem}"
+                )
                 on_result(
                     GenerationResult(
                         key=request.key,
                         model="offline",
                         text=None,
-                        error=f"offline backend cannot compose from this context ({err!r})",
+                        error=error,
                         mode="offline",
+                        failure=Failure(error, service="the offline backend"),
                     )
                 )
                 continue
+            text = self.compose(request.key, request.context)
             on_result(
                 GenerationResult(
                     key=request.key,
@@ -124,8 +156,6 @@ class OfflineBackend:
     def compose(self, key: str, context: Mapping[str, Any]) -> str:
         """The document for `context` (kind, attributes, principles), seeded by `key`."""
         kind = context["kind"]
-        if kind not in self._skeletons:
-            raise ValueError(f"unknown kind {kind!r}")
         principles = context["principles"]
         primary = principles[0]
         attributes = dict(context.get("attributes") or {})

@@ -22,6 +22,7 @@ from toolkit.generate.attributes import Attributes, load_attributes, words_in_le
 from toolkit.generate.plan import PlanItem, write_plan
 from toolkit.generate.quotas import Deck, deck, principle_quota, seeded_rng
 from toolkit.generate.templates import Template, load_template, render
+from toolkit.io.outputs import refuse_existing
 from toolkit.progress import progress
 
 __all__ = [
@@ -258,13 +259,18 @@ def make_plan(
     seed: int = 0,
     attributes_dir: str | Path | None = None,
     quiet: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Plan `kind` ("explainers", "stories" or "advice") and write it; return its figures."""
+    """Plan `kind` ("explainers", "stories" or "advice") and write it; return its figures.
+
+    An existing plan file (perhaps edited by hand) is refused unless `overwrite`.
+    """
     if kind not in PLANNERS:
         raise ConfigError(f"no planner {kind!r}; expected one of {', '.join(PLANNERS)}")
     constitution = load_constitution(constitution_path)
     attributes = load_attributes(attributes_dir)
     items = PLANNERS[kind](constitution, attributes, n=n, per_principle=per_principle, seed=seed)
+    refuse_existing([out], overwrite=overwrite)
     bar = progress(items, description=f"writing the {kind} plan", total=len(items), quiet=quiet)
     write_plan(bar, out)
     covered = {pid for item in items for pid in item.principle_ids[:1]}

@@ -147,7 +147,12 @@ def write_documents(
 
 
 def run_status(out_dir: str | Path) -> dict[str, Any]:
-    """Plan items done, pending and failed, tokens by type and cost, from the run's files.
+    """Plan items done, failed and pending, tokens by type and cost, from the run's files.
+
+    Each plan item is counted once, in one state, so `done + failed + pending
+    == plan_items`: done, it has a successful result (whatever failed before
+    it); failed, it has only failed results (a rerun retries it); pending, it
+    has no result yet (never sent, or sent and never answered).
 
     `cost_usd` is what the answers cost; `cost_upper_usd` adds the ceiling of
     every send never answered (`unanswered`: in flight at a kill, or timed
@@ -160,6 +165,7 @@ def run_status(out_dir: str | Path) -> dict[str, Any]:
     index = Journal(out / JOURNAL).index()
     done = sum(1 for key in keys if key in index and index[key].ok)
     failed = sum(1 for key in keys if key in index and not index[key].ok)
+    pending = len(keys) - done - failed
     ledger = CostLedger(out / LEDGER).summary()
     return {
         "dir": str(out),
@@ -169,8 +175,8 @@ def run_status(out_dir: str | Path) -> dict[str, Any]:
         "last_run": record.get("status"),
         "plan_items": len(items),
         "done": done,
-        "pending": len(items) - done,
         "failed": failed,
+        "pending": pending,
         "requests": ledger["requests"],
         "tokens": ledger["tokens"],
         "cost_usd": round(ledger["cost_usd"], 6),

@@ -7,10 +7,17 @@ rows, so `status` can still bound what they cost); a rerun sends exactly the
 keys without a successful row. The documents corpus (`DIR/documents/`) and
 `DIR/run.json` are rebuilt from the journal at the end of every run, also one
 cut short, so what was paid for is always on disk as documents.
+
+A run stops early, sending nothing more, when every request fails the same way
+or the API is unreachable (`toolkit.generate.early_stop`); `failure_cause`
+then names the cause and `check_complete` says it in its one line. A pilot
+(`pilot=K`) sends the first K items per template and reports on them
+(`run_report.pilot_report`); its status says it was a pilot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Generator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,7 +26,14 @@ from typing import Any, cast
 
 from toolkit.constitution import Constitution, load_constitution
 from toolkit.errors import BackendError, CheckFailed, ConfigError, InputError
-from toolkit.generate.backend import Backend, GenerationRequest, GenerationResult, SystemBlock
+from toolkit.generate.backend import (
+    Backend,
+    GenerationRequest,
+    GenerationResult,
+    StopSending,
+    SystemBlock,
+)
+from toolkit.generate.early_stop import EarlyStop, FailureWatch
 from toolkit.generate.journal import Journal
 from toolkit.generate.ledger import CostLedger
 from toolkit.generate.plan import PlanItem, read_plan
@@ -44,6 +58,7 @@ __all__ = [
     "prepare_requests",
     "run_plan",
     "status",
+    "status_line",
 ]
 
 #: The style guide that follows the constitution in every system prompt.
@@ -52,7 +67,14 @@ SYSTEM_TEMPLATE = ("system", "v1")
 
 @dataclass
 class RunSummary:
-    """Figures of one run (or dry run); `cost_usd` is what this run spent."""
+    """Figures of one run (or dry run); `cost_usd` is what this run spent.
+
+    `status`: complete, incomplete (a request failed or got no result),
+    stopped-early (see `failure_cause`), pilot-complete or pilot-incomplete
+    (a `--pilot` run: only its items were considered), interrupted, failed
+    (the backend raised), dry-run. `failure_cause` ({reason, hint}) is set when
+    the run stopped early, or when all of its requests failed the same way.
+    """
 
     plan: str
     out_dir: str
@@ -71,24 +93,53 @@ class RunSummary:
     dry_run: bool = False
     estimate: dict[str, Any] | None = None
     pilot: dict[str, Any] | None = None
+    failure_cause: dict[str, str] | None = None
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "not_sent": self.pending}
 
     @property
     def pending(self) -> int:
-        """Requests of this run that got no result at all."""
+        """Requests of this run that got no result at all (not sent, when it stopped early)."""
         return 0 if self.dry_run else self.to_send - self.sent
+
+
+def status_line(summary: RunSummary) -> str:
+    """The status of a run in words; a pilot's says how much of the plan it covered."""
+    if summary.pilot is None or not summary.status.startswith("pilot-"):
+        return summary.status.replace("-", " ")
+    per = summary.pilot["first_per_template"]
+    rest = summary.pilot["not_in_pilot"]
+    state = "complete" if summary.status == "pilot-complete" else "incomplete"
+    text = (
+        f"pilot {state}: {summary.selected} of {summary.plan_items} plan items "
+        f"(the first {per} per template)"
+    )
+    if rest:
+        text += f"; run without --pilot for the other {rest}"
+    return text
 
 
 def check_complete(summary: RunSummary, rerun: str) -> None:
     """Raise `CheckFailed` (exit 1) when a request failed or got no result.
 
     `rerun` is the command that sends them again (failed keys are never done).
+    When every request failed the same way, or the run stopped early, the line
+    names the cause first.
     """
     if summary.dry_run or not (summary.failed or summary.pending):
         return
+    if summary.failure_cause is not None:
+        cause = EarlyStop(**summary.failure_cause)
+        raise CheckFailed(
+            cause.line(
+                done=summary.sent,
+                succeeded=summary.succeeded,
+                not_sent=summary.pending,
+                rerun=f"rerun `{rerun}`",
+            )
+        )
     verb = "is" if summary.pending == 1 else "are"
     raise CheckFailed(
         f"{summary.failed} of {summary.to_send} requests failed and {summary.pending} {verb} "
@@ -277,6 +328,7 @@ def run_plan(
         write_run_json(out, {**summary.to_dict(), "plan": str(plan.resolve())})
         unanswered = {r.key for r in pending}
         ticks = _Ticker(len(pending), quiet=quiet)
+        watch = FailureWatch(len(pending))
 
         def on_result(result: GenerationResult) -> None:
             if result.key not in unanswered:
@@ -295,15 +347,25 @@ def run_plan(
                 if len(summary.errors) < 5:
                     summary.errors.append(f"{plan_ids[result.key]}: {result.error}")
             ticks.tick()
+            watch.see(result)  # raises StopSending once, when the run should stop
 
         try:
             if pending:
-                backend.generate(pending, on_result, on_sent=ledger.record_sent)
-            if unanswered:
-                summary.errors.append(
-                    f"{len(unanswered)} request(s) got no result from the backend"
-                )
-            summary.status = "incomplete" if unanswered or summary.failed else "complete"
+                # On StopSending the watch holds the cause; the requests left were never sent.
+                with contextlib.suppress(StopSending):
+                    backend.generate(pending, on_result, on_sent=ledger.record_sent)
+            if watch.stop is not None:
+                summary.failure_cause = watch.stop.to_dict()
+            if unanswered and watch.stop is not None:
+                summary.errors.append(f"{len(unanswered)} request(s) not sent: stopped early")
+                summary.status = "stopped-early"
+            else:
+                if unanswered:
+                    summary.errors.append(
+                        f"{len(unanswered)} request(s) got no result from the backend"
+                    )
+                state = "incomplete" if unanswered or summary.failed else "complete"
+                summary.status = state if pilot is None else f"pilot-{state}"
         except BaseException as err:
             summary.status = "interrupted" if isinstance(err, KeyboardInterrupt) else "failed"
             raise
@@ -312,9 +374,14 @@ def run_plan(
             summary.documents = write_documents(
                 out, items, keys, journal, system_template=".".join(SYSTEM_TEMPLATE)
             )
-            if pilot is not None and summary.status in ("complete", "incomplete"):
+            if pilot is not None and summary.status.startswith("pilot-"):
                 summary.pilot = pilot_report(
-                    [items[i] for i in selected], [keys[i] for i in selected], journal
+                    [items[i] for i in selected],
+                    [keys[i] for i in selected],
+                    journal,
+                    per_template=pilot,
+                    plan_items=len(items),
+                    quiet=quiet,
                 )
             summary.cost_usd = round(summary.cost_usd, 8)
             write_run_json(out, {**summary.to_dict(), "plan": str(plan.resolve())})
