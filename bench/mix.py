@@ -41,7 +41,7 @@ def main(n: int = 5_000) -> None:
         manifest = build_mix(spec, out, quiet=True)
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        build_mix(spec, out, quiet=True)
+        build_mix(spec, out, quiet=True, overwrite=True)
         warm = time.perf_counter() - start
     tokens = manifest["tokens"]["realised"]
     print(f"mix build: {2 * n:,} input documents, {tokens:,} tokens out")

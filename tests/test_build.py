@@ -8,6 +8,7 @@ stays fast, and the demo build covers them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -288,9 +289,18 @@ def test_cli_exits_1_at_the_gate_and_prints_json_when_built(
 ) -> None:
     result = run_cli(capsys, "build", str(config), "--quiet")
     assert result.code == 1 and "review gate" in result.err and result.err.count("\n") == 1
+    assert "review" in result.out and "report: " in result.out  # the figures, then the error
+    assert not re.search(r"\{'|\['|\bNone\b|\bTrue\b|\bFalse\b", result.out)
+    result = run_cli(capsys, "build", str(config), "--json", "--quiet")
+    assert result.code == 1 and result.err.startswith("error: review gate: ")
+    stopped = json.loads(result.out)
+    assert stopped["stopped"] == result.err.removeprefix("error: ").rstrip("\n")
+    assert stopped["gate"]["awaiting"] > 0 and "mix:small" not in stopped["stages"]
+    assert stopped["stages"]["review"]["status"] == "up to date"
     result = run_cli(capsys, "build", str(config), "--allow-unreviewed", "--json", "--quiet")
     assert result.code == 0
     figures = json.loads(result.out)
+    assert figures["stopped"] is None
     assert figures["mixes"] == {"small": str(config.parent / "out" / "mix" / "small")}
     assert Path(figures["report"]["html"]).is_file()
 
@@ -312,4 +322,5 @@ def test_a_failed_contamination_judge_call_stops_the_build(
         result = run_cli(capsys, "build", str(path), "--until", "contamination", "--quiet")
     assert len(fake.sent("messages")) == 2  # the judge read the two strongest hits
     assert result.code == 1 and result.err.count("\n") == 1
-    assert "2 of 2 contamination judge calls failed" in result.err
+    assert "failed the same way (HTTP 400 invalid_request_error)" in result.err
+    assert "after 2 contamination judge calls, none succeeded" in result.err

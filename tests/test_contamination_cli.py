@@ -135,7 +135,7 @@ def test_reports_are_written_and_html_escapes_markup(tmp_path: Path) -> None:
     page = (tmp_path / "rep" / "contamination.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<mark>" in page and "<svg" not in page  # no histogram without the semantic stage
-    assert "Gate: FAILED" in (tmp_path / "rep" / "contamination.md").read_text()
+    assert "**Gate FAILED**" in (tmp_path / "rep" / "contamination.md").read_text()
 
 
 def test_plans_are_checked_like_documents(tmp_path: Path) -> None:

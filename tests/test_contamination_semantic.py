@@ -159,7 +159,8 @@ def test_cli_gate_on_cosine_and_histogram(run: dict[str, Any], tmp_path: Path) -
         typer.main.get_command(app).main(args, standalone_mode=False)
     assert "<svg" in (tmp_path / "rep" / "contamination.html").read_text()
     # a stricter cosine gate than the best paraphrase passes
-    typer.main.get_command(app).main([*args, "--gate-cosine", "0.999"], standalone_mode=False)
+    stricter = [*args, "--gate-cosine", "0.999", "--overwrite"]
+    typer.main.get_command(app).main(stricter, standalone_mode=False)
 
 
 def test_sentences_and_windows_keep_offsets() -> None:

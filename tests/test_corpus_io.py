@@ -343,7 +343,7 @@ def test_outputs_are_read_only_beside_a_marker_of_a_finished_run(tmp_path: Path)
             read_documents(path)
         assert str(err.value) == (
             f"{path}: incomplete output: the dedup run writing it did not finish "
-            f"(see {out.absolute() / 'stage.json'}); rerun dedup to replace it"
+            f"(see {out.absolute() / 'stage.json'}); rerun dedup with --overwrite to replace it"
         )
     # Files changed after a finished run are refused; files it does not list are not checked.
     _run(out, _docs(2))

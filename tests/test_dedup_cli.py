@@ -164,7 +164,8 @@ def commit(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-deduplicate(corpus, out, DedupConfig(stages=("exact", "near"), quiet=True), on_commit=commit)
+config = DedupConfig(stages=("exact", "near"), quiet=True)
+deduplicate(corpus, out, config, on_commit=commit, overwrite=True)
 """
 
 
@@ -211,7 +212,7 @@ def test_a_kill_at_any_step_leaves_no_report_disagreeing_with_its_outputs(
     else:
         assert seen["error"] == (
             f"{out / 'kept'}: incomplete output: the dedup run writing it did not finish "
-            f"(see {out / 'stage.json'}); rerun dedup to replace it"
+            f"(see {out / 'stage.json'}); rerun dedup with --overwrite to replace it"
         )
         assert (out / "dedup_report.json").exists() == (stop_at == "report")
         assert not state.fresh("dedup", "key", outputs)  # the build runs dedup again
@@ -224,7 +225,7 @@ def test_a_kill_at_any_step_leaves_no_report_disagreeing_with_its_outputs(
     live = out / f".notes.json.{os.getpid()}.tmp"
     for leftover in (dead, live):
         leftover.write_bytes(b"partial")
-    deduplicate(path, out, config)
+    deduplicate(path, out, config, overwrite=True)
     assert _consistent(out) == {"documents": 4}
     assert not dead.exists() and live.exists()
     assert state.fresh("dedup", "key", outputs)

@@ -76,7 +76,7 @@ def test_cli_semantic_run_caches_under_out(
     assert first.code == 0, first.err
     assert json.loads(first.out)["kept"] == 2
     assert (tmp_path / "out" / ".ccorpus-cache" / "embeddings" / "embeddings.sqlite3").exists()
-    second = json.loads(run_cli(capsys, *args).out)
+    second = json.loads(run_cli(capsys, *args, "--overwrite").out)
     assert second["stages"]["semantic"]["embedded"] == 0
 
 

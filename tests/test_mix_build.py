@@ -149,7 +149,9 @@ def test_rebuild_is_byte_identical(tmp_path: Path, tok: str) -> None:
     spec = _three_sources(tmp_path, tok, validation_fraction=0.1)  # both formats by default
     build_mix(spec, tmp_path / "a", quiet=True)
     build_mix(spec, tmp_path / "b", quiet=True)
-    build_mix(spec, tmp_path / "a", quiet=True)  # again in place, now from the token cache
+    with pytest.raises(InputError, match=r"holds an earlier output .*pass --overwrite"):
+        build_mix(spec, tmp_path / "a", quiet=True)
+    build_mix(spec, tmp_path / "a", quiet=True, overwrite=True)  # in place, from the token cache
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*"))
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
     assert files_a == files_b
@@ -217,7 +219,7 @@ def test_rebuild_removes_stale_shards_and_refuses_foreign_directories(
     (tmp_path / "out/train/part-00000.parquet").write_bytes(b"old")
     settings = spec.read_text().replace("shard_documents = 50", "shard_documents = 500")
     spec.write_text('formats = ["jsonl.zst"]\n' + settings)
-    build_mix(spec, tmp_path / "out", quiet=True)
+    build_mix(spec, tmp_path / "out", quiet=True, overwrite=True)
     left = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*"))
     assert [p for p in left if not p.startswith(".")] == [
         "README.md",

@@ -70,7 +70,7 @@ def test_filter_prints_counts_per_reason(
         assert (out / name).exists()
 
     table = run(capsys, "filter", str(corpus), "--out", str(out), "--scores",
-                str(out / "scores.jsonl"), "-q")  # fmt: skip
+                str(out / "scores.jsonl"), "--overwrite", "-q")  # fmt: skip
     assert table.code == 0, table.err
     assert "rejected               2" in table.out and "  too_short" in table.out
 
@@ -125,19 +125,23 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str], corpus: Path) -
     assert run(capsys, "score", str(corpus), "--no-such-flag").code == 2
 
 
-def test_judge_with_the_offline_backend_records_errors_not_crashes(
-    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
+@pytest.mark.parametrize("backend", [["--backend", "offline"], []])
+def test_judge_without_a_model_is_refused_in_one_line_before_anything_is_written(
+    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path, backend: list[str]
 ) -> None:
+    # The offline backend composes documents and cannot judge: it used to answer every
+    # document with an error (KeyError('kind')) and exit 0. Without a key it is the
+    # default, so `quality judge` with no key said nothing either.
     out = tmp_path / "judged"
     result = run(capsys, "judge", str(corpus), "--out", str(out), "--constitution",
-                 str(FIXTURES / "constitution.md"), "--backend", "offline", "--limit", "2",
-                 "--json", "-q")  # fmt: skip
-    assert result.code == 0, result.err
-    summary = json.loads(result.out)
-    assert summary["documents"] == 2 and summary["cost_usd"] == 0
-    rows = [json.loads(line) for line in (out / "judge.jsonl").read_text().splitlines()]
-    assert len(rows) == 2 and all(r["backend"] == "offline" for r in rows)
-    assert all((r["judge"] is None) == (r["error"] is not None) for r in rows)
+                 str(FIXTURES / "constitution.md"), *backend, "--limit", "2", "-q")  # fmt: skip
+    assert (result.code, result.out) == (2, "")
+    assert result.err == (
+        "error: the offline backend cannot judge: it composes documents from plan items and "
+        "never reads a prompt (it is the default when ANTHROPIC_API_KEY is not set); export "
+        "ANTHROPIC_API_KEY, or pass --backend anthropic\n"
+    )
+    assert not out.exists()
 
 
 def test_judge_unknown_backend_is_one_line(

@@ -44,6 +44,9 @@ def test_import_export_stats_round_trip(capsys: pytest.CaptureFixture[str]) -> N
     assert figures["reasons"] == {"preachy": 1}
     text = run(capsys, "stats", "--db", "r.db")
     assert "reviewed 2 of 4 (50.0%)" in text
+    assert "acceptance by genre: 2 values; 50% (mystery), the only one decided" in text
+    assert "50% of    2 decided  mystery" not in text
+    text = run(capsys, "stats", "--db", "r.db", "--verbose")
     assert "50% of    2 decided  mystery" in text
     assert "ann: 2 decisions on 2 items" in text
     assert "no item has been reviewed by two different reviewers" in text
@@ -64,9 +67,14 @@ def test_import_a_stratified_sample(capsys: pytest.CaptureFixture[str]) -> None:
         "genre",
         "--seed",
         "7",
+        "--verbose",
     )
     assert "selected 5: 5 added" in out
     assert "    4 of     8  mystery" in out and "    1 of     2  satire" in out
+    out = run(capsys, "import", "c.jsonl", "--db", "s.db", "--sample", "5", "--stratify", "genre")
+    assert out.splitlines()[1:] == [
+        "2 strata by genre; smallest 1, largest 4 taken (--verbose lists each)"
+    ]
 
 
 def test_errors_are_raised_for_the_root_app_to_report(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,7 @@ from tests.test_review_support import (
 from toolkit.errors import ConfigError, InputError
 from toolkit.review import ReviewStore
 from toolkit.review.importer import MAX_ITEM_BYTES, record_bytes
-from toolkit.review.server import RedactToken, access_token, listen
+from toolkit.review.server import RedactToken, access_token, listen, listen_near
 from toolkit.review.web import ReviewSettings, create_app, review_settings
 
 LOCAL = "http://127.0.0.1"
@@ -421,8 +421,16 @@ def test_tokens_and_listening() -> None:
     assert token is not None and len(token) >= 40 and token != access_token("0.0.0.0")
     assert access_token("10.1.2.3", "given") == "given"
     sock = listen("127.0.0.1", 0)
+    taken = sock.getsockname()[1]
     try:
         with pytest.raises(InputError, match="cannot listen"):
-            listen("127.0.0.1", sock.getsockname()[1])
+            listen("127.0.0.1", taken)
+        near = listen_near("127.0.0.1", taken, tries=50)  # the default port moves on when taken
+        try:
+            assert taken < near.getsockname()[1] < taken + 50
+        finally:
+            near.close()
+        with pytest.raises(InputError, match=f"ports {taken}-{taken} are all in use"):
+            listen_near("127.0.0.1", taken, tries=1)
     finally:
         sock.close()

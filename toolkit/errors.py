@@ -8,6 +8,8 @@ that ran and failed). Anything else escaping is a bug, not a user error.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "BackendError",
     "CheckFailed",
@@ -55,6 +57,15 @@ class BackendError(CorpusError):
 
 
 class CheckFailed(CorpusError):
-    """A check ran to completion and its verdict is 'no' (exit code 1)."""
+    """A check ran to completion and its verdict is 'no' (exit code 1).
+
+    `figures`, when set, are what the run found before it stopped (the
+    build's stages and gate): the CLI prints them, or their `--json`, before
+    the error line.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, figures: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.figures = figures

@@ -86,7 +86,12 @@ class _Build:
         steps.clear(*clear)
         self.say(f"{name}: running")
         start = time.perf_counter()
-        figures = work()
+        try:
+            figures = work()
+        except CheckFailed:
+            seconds = round(time.perf_counter() - start, 2)
+            self.stages[name] = {"status": "stopped", "seconds": seconds, "figures": {}}
+            raise
         seconds = round(time.perf_counter() - start, 2)
         digest = tree_digest(digest_of or outputs, root=self.layout.root)
         self.state.record(name, rekey() if rekey else key, digest, figures)
@@ -301,7 +306,9 @@ def run_build(config_path: str | Path, options: BuildOptions | None = None) -> d
     """Build what `config_path` describes; return what ran, the gate and the outputs.
 
     Raises `CheckFailed` (exit 1) when the review gate or the contamination
-    gate stops the build, after writing the report.
+    gate stops the build, after writing the report; its `figures` are what
+    a finished build returns, with `stopped` holding its message (None when
+    the build was not stopped).
     """
     opts = options or BuildOptions()
     opts.validate()
@@ -314,6 +321,8 @@ def run_build(config_path: str | Path, options: BuildOptions | None = None) -> d
     except CheckFailed as err:
         stopped = err
     report = build.report()
+    report["stopped"] = None if stopped is None else str(stopped)
     if stopped is not None:
+        stopped.figures = report
         raise stopped
     return report

@@ -6,7 +6,8 @@ Heavy libraries are imported inside the functions: a build whose stages are
 all up to date loads none of them. Stages here accept an empty input
 (`allow_empty`): a stage emptied upstream, as when quality rejects every
 document, shows as zeros in the build's figures, and the mix then refuses to
-build from nothing.
+build from nothing. The build manages its own folders by keys, so every
+library call here passes `overwrite=True`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def principles(config: BuildConfig, layout: BuildLayout) -> dict[str, Any]:
     from toolkit.constitution.export import principle_documents
 
     constitution = load_constitution(config.constitution)
-    files = write_documents(principle_documents(constitution), layout.principles)
+    files = write_documents(principle_documents(constitution), layout.principles, overwrite=True)
     return {"principles": len(constitution.principles()), "files": len(files)}
 
 
@@ -71,6 +72,7 @@ def plan(config: BuildConfig, layout: BuildLayout, kind: str, quiet: bool) -> di
         seed=settings.seed,
         attributes_dir=config.attributes,
         quiet=quiet,
+        overwrite=True,
     )
 
 
@@ -116,7 +118,7 @@ def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, 
     from toolkit.constitution import load_constitution
     from toolkit.quality import filter_corpus, load_profile
 
-    write_documents(_generated(config, layout), layout.generated)
+    write_documents(_generated(config, layout), layout.generated, overwrite=True)
     profile = load_profile(config.quality_profile) if config.quality_profile else None
     summary = filter_corpus(
         layout.generated,
@@ -127,6 +129,7 @@ def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, 
         embeddings=config.quality_embed,
         allow_empty=True,
         quiet=quiet,
+        overwrite=True,
     )
     return {k: summary[k] for k in ("documents", "kept", "dropped", "reasons") if k in summary}
 
@@ -136,7 +139,11 @@ def dedup(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, An
 
     settings = {"cache_dir": layout.embedding_cache, "quiet": quiet, **config.dedup}
     report = deduplicate(
-        layout.quality / "kept", layout.dedup, DedupConfig(**settings), allow_empty=True
+        layout.quality / "kept",
+        layout.dedup,
+        DedupConfig(**settings),
+        allow_empty=True,
+        overwrite=True,
     )
     return {"documents": report["documents"], "kept": report["kept"]}
 
@@ -159,6 +166,7 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
         decontaminate_to=layout.contamination if config.decontaminate else None,
         judge=judge,
         allow_empty=True,
+        overwrite=True,
     )
     if not config.decontaminate:
         gate_or_raise(report)
@@ -285,7 +293,7 @@ def final(
             outcomes[outcome] += 1
             yield doc
 
-    files = write_documents(admitted(), layout.final)
+    files = write_documents(admitted(), layout.final, overwrite=True)
     return {"files": len(files), **dict(sorted(outcomes.items()))}
 
 
@@ -294,7 +302,7 @@ def mix(layout: BuildLayout, spec_path: Path, quiet: bool) -> dict[str, Any]:
 
     spec = load_spec(spec_path)
     cache = layout.root / ".cache" / "tokens"
-    manifest = build_mix(spec, layout.mix(spec.name), cache_dir=cache, quiet=quiet)
+    manifest = build_mix(spec, layout.mix(spec.name), cache_dir=cache, quiet=quiet, overwrite=True)
     splits = manifest["splits"].values()
     return {
         "name": spec.name,

@@ -9,10 +9,18 @@ import typer
 
 from toolkit.build.runner import STAGES, BuildOptions, run_build
 from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.errors import CheckFailed
 
 __all__ = ["build_command"]
 
 _STAGES = ", ".join(STAGES)
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+    else:
+        _print(result)
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -48,16 +56,20 @@ def build_command(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Build a corpus: plan, generate, quality, dedup, contamination, review queue, mix.
+    """Build a corpus from a config, rerunning only what changed.
 
-    Only what changed since the last build runs again. Exit 1 when the review
-    gate or the contamination gate stops the build; the report is written either way.
+    Plan, generate, quality, dedup, contamination, review queue, mix, then the
+    report. Exit 1 when the review gate or the contamination gate stops the
+    build: the figures (or their --json, with "stopped") are printed and the
+    report is written either way.
     """
     options = BuildOptions(
         until=until, force=tuple(force or ()), allow_unreviewed=allow_unreviewed, quiet=quiet
     )
-    result = run_build(config, options)
-    if as_json:
-        emit_json(result)
-    else:
-        _print(result)
+    try:
+        result = run_build(config, options)
+    except CheckFailed as stopped:
+        if stopped.figures is not None:
+            _show(stopped.figures, as_json)
+        raise
+    _show(result, as_json)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 __all__ = [
     "AllowEmptyOption",
+    "CommandGroup",
     "JsonOption",
+    "OverwriteOption",
     "QuietOption",
     "SkipBadOption",
+    "VerboseOption",
     "emit_json",
     "stdout_console",
+    "summary",
 ]
 
 stdout_console = Console(highlight=False, soft_wrap=True)
@@ -38,6 +44,52 @@ AllowEmptyOption = Annotated[
         help="Write empty outputs for an input with no documents instead of failing (exit 2).",
     ),
 ]
+
+OverwriteOption = Annotated[
+    bool,
+    typer.Option("--overwrite", help="Replace an output that already exists (else: refused)."),
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Print every row of long tables in full.")
+]
+
+
+def summary(command: Any) -> str:
+    """A command's one-line summary: the first paragraph of its help, whole."""
+    text = inspect.cleandoc(command.short_help or command.help or "")
+    return " ".join(text.split("\n\n")[0].split())
+
+
+class CommandGroup(TyperGroup):
+    """A group listing its commands in `order` (the rest as added), each with its whole summary.
+
+    Click cuts a summary to what fits the terminal and ends it in "..."; here
+    it is never cut (a narrow terminal wraps it), so keep summaries short.
+    Run bare, the group prints its help on stdout and exits 0, as `--help` does.
+    """
+
+    order: tuple[str, ...] = ()
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help())
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        first = [name for name in self.order if name in names]
+        return first + [name for name in names if name not in first]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, summary(command)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def emit_json(data: Any) -> None:

@@ -13,7 +13,13 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    QuietOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.constitution import (
     Node,
     diff_constitutions,
@@ -132,9 +138,7 @@ def diff(
 def export(
     path: PathArg,
     out: Annotated[Path, typer.Option("--out", help="Output .jsonl(.zst) file or directory.")],
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output.")
-    ] = False,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:

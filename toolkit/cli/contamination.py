@@ -10,7 +10,9 @@ import typer
 from toolkit.cli.common import (
     AllowEmptyOption,
     JsonOption,
+    OverwriteOption,
     QuietOption,
+    VerboseOption,
     emit_json,
     stdout_console,
 )
@@ -34,11 +36,20 @@ def contamination() -> None:
     """Find eval items in a corpus before training on it."""
 
 
-def _print(report: dict[str, Any]) -> None:
+_STAGE_NAMES = {"ngram": "n-gram", "semantic": "semantic", "judge": "judge"}
+
+
+def _hits_text(hits: dict[str, int]) -> str:
+    """Hits per stage in words: "41 n-gram, 3 semantic, 2 judge", or "none"."""
+    shown = [f"{n} {_STAGE_NAMES.get(stage, stage)}" for stage, n in hits.items() if n]
+    return ", ".join(shown) or "none"
+
+
+def _print(report: dict[str, Any], verbose: bool) -> None:
     summary = report["summary"]
     stdout_console.print(
         f"{summary['documents']} documents, {sum(summary['plans'].values())} plan prompts; "
-        f"hits: {summary['hits'] or 'none'}",
+        f"hits: {_hits_text(summary['hits'])}",
         markup=False,
     )
     width = max([4, *map(len, summary["evals"])])
@@ -57,12 +68,13 @@ def _print(report: dict[str, Any]) -> None:
         )
     if "decontamination" in report:
         dec = report["decontamination"]
+        more = "" if verbose or not dec["documents"] else " (--verbose lists each)"
         stdout_console.print(
             f"decontaminated into {dec['out']}: kept {dec['kept']}, rejected {dec['dropped']}, "
-            f"cut {dec['cut']}",
+            f"cut {dec['cut']}{more}",
             markup=False,
         )
-        for entry in dec["documents"]:
+        for entry in dec["documents"] if verbose else ():
             stdout_console.print(
                 f"  {entry['action']} {entry['doc_id']}: {entry['reason']}", markup=False
             )
@@ -188,13 +200,17 @@ def check(
         ),
     ] = None,
     allow_empty: AllowEmptyOption = False,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
+    verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Check CORPUS for eval items; exit 1 when the gate is exceeded.
 
     Also exit 1 when a --judge call got no answer: its hit is left to the
-    cosine gate in the report, but the judge never read it.
+    cosine gate in the report, but the judge never read it. Earlier reports
+    in --report DIR, or a corpus in --decontaminate OUT, are replaced only
+    with --overwrite (the judge's cost ledger is added to).
     """
     if cut_spans and decontaminate_to is None:
         raise ConfigError("--cut-spans needs --decontaminate OUT")
@@ -222,6 +238,7 @@ def check(
         cut_spans=cut_spans,
         judge=setup,
         allow_empty=allow_empty,
+        overwrite=overwrite,
     )
     if as_json:
         shown = {
@@ -233,7 +250,7 @@ def check(
         }
         emit_json(shown)
     else:
-        _print(result)
+        _print(result, verbose)
     problem = judge_problem(result["summary"].get("judge"))
     try:
         gate_or_raise(result)

@@ -10,6 +10,7 @@ import typer
 from toolkit.cli.common import (
     AllowEmptyOption,
     JsonOption,
+    OverwriteOption,
     QuietOption,
     SkipBadOption,
     emit_json,
@@ -88,9 +89,7 @@ def convert(
     compress: Annotated[
         bool, typer.Option("--zst/--no-zst", help="zstd-compress shards (directory output).")
     ] = True,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output.")
-    ] = False,
+    overwrite: OverwriteOption = False,
     skip_bad: SkipBadOption = False,
     allow_empty: AllowEmptyOption = False,
     as_json: JsonOption = False,

@@ -14,6 +14,7 @@ import typer
 from toolkit.cli.common import (
     AllowEmptyOption,
     JsonOption,
+    OverwriteOption,
     QuietOption,
     emit_json,
     stdout_console,
@@ -92,10 +93,15 @@ def dedup_command(
         ),
     ] = None,
     allow_empty: AllowEmptyOption = False,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Drop duplicate documents, keeping one per cluster, and report each drop."""
+    """Drop exact, near and semantic duplicates; report each drop.
+
+    One document per cluster is kept in OUT/kept; each other one goes to
+    OUT/rejected with the reason and the id of the one kept instead.
+    """
     config = DedupConfig(
         stages=parse_stages(stages),
         near_threshold=near_threshold,
@@ -107,7 +113,9 @@ def dedup_command(
         cache_dir=cache,
         quiet=quiet,
     )
-    result = deduplicate(corpus, out, config, report_path=report, allow_empty=allow_empty)
+    result = deduplicate(
+        corpus, out, config, report_path=report, allow_empty=allow_empty, overwrite=overwrite
+    )
     if as_json:
         summary = {k: v for k, v in result.items() if k not in ("dropped", "clusters")}
         emit_json(summary)

@@ -13,18 +13,31 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    QuietOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.generate.backend import MAX_CONCURRENCY, check_concurrency, check_timeout
 from toolkit.generate.backends import DEFAULT_MODEL, OFFLINE_MODEL, default_backend, open_backend
 from toolkit.generate.planners import make_plan
+from toolkit.generate.run_report import pilot_lines
 from toolkit.generate.rundir import run_status
-from toolkit.generate.runner import RunSummary, check_complete, estimate_run, run_plan
+from toolkit.generate.runner import (
+    RunSummary,
+    check_complete,
+    estimate_run,
+    run_plan,
+    status_line,
+)
 from toolkit.progress import stderr_console
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Plan and run the generation of explainers, stories and advice dialogues.",
+    help="Plan and generate explainers, stories and advice dialogues.",
     no_args_is_help=True,
 )
 
@@ -72,12 +85,15 @@ def plan(
             help="Attribute lists (default: the shipped ones; tools.json beside DIR).",
         ),
     ] = None,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Write a deterministic plan covering every principle of a constitution.
+    """Write a seeded plan of requests covering every principle.
 
-    Without -n or --per-principle, one item per principle.
+    Deterministic for a constitution, attribute lists and seed. Without -n or
+    --per-principle, one item per principle. An existing plan (perhaps edited
+    by hand) is replaced only with --overwrite.
     """
     result = make_plan(
         kind.value,
@@ -88,6 +104,7 @@ def plan(
         seed=seed,
         attributes_dir=attributes,
         quiet=quiet,
+        overwrite=overwrite,
     )
     if as_json:
         emit_json(result)
@@ -115,20 +132,17 @@ def _print_run(summary: RunSummary) -> None:
         ("sent", summary.sent),
         ("succeeded", summary.succeeded),
         ("failed", summary.failed),
+        *([("not sent", summary.pending)] if summary.pending else []),
         ("documents", summary.documents),
-        ("status", summary.status),
+        ("status", status_line(summary)),
         ("cost", f"${summary.cost_usd:.4f}"),
     ]
     for label, value in rows:
         _say(f"{label:<16} {value}")
     for error in summary.errors:
         stderr_console.print(f"failed: {error}", markup=False)
-    for template, report in (summary.pilot or {}).items():
-        diversity = report["diversity"]
-        shown = "n/a" if diversity is None else f"{diversity:.3f}"
-        _say(f"pilot {template}: {report['documents']} documents, diversity {shown}")
-        for entry in report["opening_5grams"]:
-            _say(f"  {entry['count']:>4}  {entry['ngram']}")
+    for line in pilot_lines(summary.pilot) if summary.pilot else []:
+        _say(line)
 
 
 @app.command()
@@ -190,11 +204,12 @@ def run(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Send every request of a plan not yet done in DIR, journaling each result.
+    """Send the requests of a plan not yet done in DIR; reruns resume.
 
-    Rerunning resumes: finished requests are never sent again, failed ones are
-    retried. Documents are written to DIR/documents even when a run is cut short.
-    Exits 1, after the figures, when a request failed or got no result.
+    Each result is journaled as it arrives. Rerunning resumes: finished
+    requests are never sent again, failed ones are retried. Documents are
+    written to DIR/documents even when a run is cut short. Exits 1, after the
+    figures, when a request failed or got no result.
     """
     name = backend.value if backend is not None else default_backend()
     if backend is None and name == "offline":
@@ -234,7 +249,7 @@ def status(
     out: Annotated[Path, typer.Argument(metavar="DIR", help="A run directory.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show a run's progress: items done, pending and failed, tokens and cost so far.
+    """Show a run's progress: done, pending, failed, tokens and cost.
 
     "cost at most" adds what requests sent and never answered (in flight at a
     kill, or timed out) may have cost: estimated input and all of max_tokens.
@@ -243,8 +258,9 @@ def status(
     if as_json:
         emit_json(figures)
         return
-    for key in ("plan", "backend", "model", "last_run", "plan_items", "done", "pending", "failed"):
+    for key in ("plan", "backend", "model", "last_run", "done", "failed", "pending"):
         _say(f"{key.replace('_', ' '):<16} {figures[key]}")
+    _say(f"{'plan items':<16} {figures['plan_items']} (done + failed + pending)")
     for kind, count in figures["tokens"].items():
         _say(f"{kind:<28} {count}")
     _say(f"{'cost':<16} ${figures['cost_usd']:.4f}")

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    QuietOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.mix import build_mix, inspect_mix, raise_if_failed, verify_mix
 from toolkit.progress import stderr_console
 
@@ -56,17 +62,26 @@ def build(
         Path, typer.Argument(metavar="SPEC.toml", help="The mix spec (TOML) to build.")
     ],
     out: Annotated[
-        Path, typer.Option("--out", help="Output directory: empty, or an earlier mix to replace.")
+        Path,
+        typer.Option(
+            "--out", help="Output directory: empty, or an earlier mix (with --overwrite)."
+        ),
     ],
     cache_dir: Annotated[
         Path | None,
         typer.Option("--cache-dir", help="Token-count cache directory (default: DIR/.cache)."),
     ] = None,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Build shards, manifest.json and a README data card from a mix spec."""
-    manifest = build_mix(spec, out, cache_dir=cache_dir, quiet=quiet)
+    """Build shards, a manifest and a data card from a mix spec.
+
+    Shards go under DIR/parquet and DIR/jsonl (the spec's formats), one folder
+    per split, beside manifest.json and README.md (the data card). An earlier
+    mix in DIR is replaced only with --overwrite; its token counts are reused.
+    """
+    manifest = build_mix(spec, out, cache_dir=cache_dir, quiet=quiet, overwrite=overwrite)
     report = inspect_mix(out)
     if as_json:
         emit_json(report)
@@ -91,7 +106,11 @@ def verify(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Re-hash and re-count every shard; exit 1 on any difference from the manifest."""
+    """Re-hash and re-count every shard; exit 1 on any difference.
+
+    Each shard's sha256, rows and tokens, and the data card, are checked
+    against manifest.json; every difference is listed.
+    """
     report = verify_mix(directory, tokenizer=tokenizer, quiet=quiet)
     if as_json:
         emit_json(report)
@@ -108,7 +127,11 @@ def verify(
 
 @app.command()
 def inspect(directory: MixDirArg, as_json: JsonOption = False) -> None:
-    """Show a mix's composition per source, kind and split, and its folders per format."""
+    """Show a mix's composition by source, kind, split and format.
+
+    Tokens asked and got per source, tokens per kind and split, and the
+    folder, shards and documents of each format.
+    """
     report = inspect_mix(directory)
     if as_json:
         emit_json(report)

@@ -16,6 +16,7 @@ import typer
 from toolkit.cli.common import (
     AllowEmptyOption,
     JsonOption,
+    OverwriteOption,
     QuietOption,
     SkipBadOption,
     emit_json,
@@ -84,10 +85,15 @@ def score(
     embed: EmbedOption = True,
     skip_bad: SkipBadOption = False,
     allow_empty: AllowEmptyOption = False,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Compute every quality signal of each document into DIR/scores.jsonl."""
+    """Compute each document's quality signals into DIR/scores.jsonl.
+
+    One line per document, keyed by its id, so `quality filter --scores` can
+    apply other thresholds without scoring again.
+    """
     from toolkit.quality import load_profile, score_corpus
 
     result = score_corpus(
@@ -100,6 +106,7 @@ def score(
         skip_bad=skip_bad,
         allow_empty=allow_empty,
         quiet=quiet,
+        overwrite=overwrite,
     )
     if as_json:
         emit_json(result)
@@ -133,13 +140,15 @@ def filter_(
     embed: EmbedOption = True,
     skip_bad: SkipBadOption = False,
     allow_empty: AllowEmptyOption = False,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Keep documents that pass the profile's rules (DIR/kept), reject the rest with reasons.
+    """Keep documents passing the profile's rules; reject the rest.
 
-    Rejects go to DIR/rejected, each with metadata.rejected naming the first
-    rule it failed and listing every failure; DIR/summary.json counts them.
+    Kept documents go to DIR/kept; rejects go to DIR/rejected, each with
+    metadata.rejected naming the first rule it failed and listing every
+    failure; DIR/summary.json counts them.
     """
     from toolkit.quality import filter_corpus, load_profile
 
@@ -154,6 +163,7 @@ def filter_(
         skip_bad=skip_bad,
         allow_empty=allow_empty,
         quiet=quiet,
+        overwrite=overwrite,
     )
     if as_json:
         emit_json(summary)
@@ -182,7 +192,8 @@ def judge(
         str | None,
         typer.Option(
             "--backend",
-            help="offline or anthropic (default: anthropic when ANTHROPIC_API_KEY is set).",
+            help="anthropic (needs ANTHROPIC_API_KEY); offline, the default without a key, "
+            "cannot judge and is refused.",
         ),
     ] = None,
     model: Annotated[
@@ -192,12 +203,15 @@ def judge(
         int | None,
         typer.Option("--limit", metavar="N", min=1, help="Judge only the first N documents."),
     ] = None,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Rate faithfulness and writing quality with an LLM into DIR/judge.jsonl.
+    """Have an LLM rate faithfulness and writing into DIR/judge.jsonl.
 
-    Exits 1, after the figures, when a judge request got no answer.
+    Each document gets a faithfulness and a quality rating with reasons; the
+    cost goes to the ledger beside it. Exits 1, after the figures, when a
+    judge request got no answer.
     """
     import shlex
 
@@ -219,14 +233,28 @@ def judge(
         model=chosen,
         limit=limit,
         quiet=quiet,
+        overwrite=overwrite,
     )
+    means = {axis: summary[f"mean_{axis}"] for axis in ("faithfulness", "quality")}
     if as_json:
         emit_json(summary)
     else:
-        _print([(key, value) for key, value in summary.items()])
+        _print(
+            [
+                ("documents", summary["documents"]),
+                ("judged", summary["judged"]),
+                ("errors", summary["errors"]),
+                ("failed", summary["failed"]),
+                *((f"mean {axis}", "-" if m is None else m) for axis, m in means.items()),
+                ("judgements", summary["judge"]),
+                ("ledger", summary["ledger"]),
+                ("cost", f"${summary['cost_usd']:.4f}"),
+            ]
+        )
     rerun = ["ccorpus", "quality", "judge", str(corpus), "--out", str(out)]
     rerun += ["--constitution", str(constitution)]
     rerun += ["--backend", name] if backend is not None else []
     rerun += ["--model", chosen] if model is not None else []
     rerun += ["--limit", str(limit)] if limit is not None else []
+    rerun += ["--overwrite"]  # the rerun replaces this run's judge.jsonl
     check_judged(summary, shlex.join(rerun))

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from toolkit.cli.common import summary
 from toolkit.errors import InputError
 
 __all__ = ["END", "START", "commands", "render_reference", "replace_reference"]
@@ -24,20 +25,17 @@ END = "<!-- cli-reference:end -->"
 def commands(
     command: Any = None, path: tuple[str, ...] = ("ccorpus",)
 ) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every leaf command with its full path, in a stable order."""
+    """Every leaf command with its full path, in the order `--help` lists them."""
     if command is None:
         from toolkit.cli.app import app
 
         command = typer.main.get_command(app)
     if hasattr(command, "commands"):
-        for name in sorted(command.commands):
+        ctx = typer.Context(command, info_name=path[-1])
+        for name in command.list_commands(ctx):
             yield from commands(command.commands[name], (*path, name))
     else:
         yield path, command
-
-
-def _first_paragraph(text: str | None) -> str:
-    return (text or "").strip().split("\n\n")[0].replace("\n", " ").strip()
 
 
 def _param_line(param: Any) -> str:
@@ -57,7 +55,7 @@ def render_reference() -> str:
     lines: list[str] = []
     for path, command in commands():
         ctx = typer.Context(command, info_name=" ".join(path))
-        lines += [f"### `{' '.join(path)}`", "", _first_paragraph(command.help), ""]
+        lines += [f"### `{' '.join(path)}`", "", summary(command), ""]
         usage = command.get_usage(ctx).removeprefix("Usage: ").strip()
         lines += ["```", usage, "```", ""]
         params = [p for p in command.params if p.name != "help"]

@@ -12,7 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    QuietOption,
+    VerboseOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.errors import InputError
 from toolkit.review import (
     MAX_ITEM_BYTES,
@@ -26,7 +33,7 @@ from toolkit.review.sampling import parse_stratify
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Let curators review generated stories before they may enter a training mix.",
+    help="Let curators review stories before they enter a mix.",
     no_args_is_help=True,
 )
 
@@ -72,9 +79,14 @@ def import_command(
         ),
     ] = MAX_ITEM_BYTES,
     as_json: JsonOption = False,
+    verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Import documents into a review database; re-importing adds only new ids."""
+    """Import documents into a review database; only new ids are added.
+
+    With --sample, a stratified sample: one line sums up its strata, and
+    --verbose lists each with the documents taken and available.
+    """
     kind_list = tuple(k.strip() for k in kinds.split(",") if k.strip())
     if not kind_list:
         raise InputError("--kinds: expected at least one kind, e.g. story")
@@ -96,7 +108,14 @@ def import_command(
         f"selected {result['selected']}: {result['added']} added, "
         f"{result['already_present']} already in {db} ({result['items_in_db']} items in all)"
     )
-    for stratum in result["strata"]:
+    strata = result["strata"]
+    if strata and not verbose:
+        taken = [stratum["taken"] for stratum in strata]
+        _say(
+            f"{len(strata)} strata by {', '.join(result['stratify'])}; "
+            f"smallest {min(taken)}, largest {max(taken)} taken (--verbose lists each)"
+        )
+    for stratum in strata if verbose else ():
         label = " / ".join(part or "(none)" for part in stratum["stratum"])
         _say(f"  {stratum['taken']:>5} of {stratum['available']:>5}  {label}")
 
@@ -109,8 +128,11 @@ def serve(
         typer.Option("--host", help="Address to listen on; beyond loopback a token is required."),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", help="Port to listen on (0: any free one).")
-    ] = 8765,
+        int | None,
+        typer.Option(
+            "--port", help="Port to listen on (default 8765, or the next free one; 0: any)."
+        ),
+    ] = None,
     reviewer: Annotated[
         str | None,
         typer.Option("--reviewer", help="Default reviewer name (each browser can set its own)."),
@@ -135,7 +157,10 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the review page until interrupted; the link to open goes to stderr."""
+    """Serve the review page until interrupted; its link goes to stderr.
+
+    The link carries the access token that the page's writes need.
+    """
     from toolkit.review.server import access_token
     from toolkit.review.server import serve as serve_page
     from toolkit.review.web import review_settings
@@ -159,13 +184,16 @@ def export(
     status: Annotated[
         str, typer.Option("--status", help=f"Which items to export: one of {', '.join(STATUSES)}.")
     ] = "accepted",
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing output.")
-    ] = False,
+    overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Export reviewed documents with edits applied and the review in metadata."""
+    """Export reviewed documents, edits applied, review in metadata.
+
+    Each document keeps its id and carries its last decision (status,
+    reviewer, reasons, notes) under metadata.review; a curator's edit
+    replaces the generated text.
+    """
     result = export_reviewed(db, out, status=status, overwrite=overwrite, quiet=quiet)
     if as_json:
         emit_json(result)
@@ -177,9 +205,29 @@ def _rate(row: dict[str, Any]) -> str:
     return "-" if row["rate"] is None else f"{100 * row['rate']:.0f}%"
 
 
+def _spread(rows: dict[str, dict[str, Any]]) -> str:
+    """Acceptance over one dimension in a line: how many values, lowest and highest rate."""
+    rated = sorted((row["rate"], key) for key, row in rows.items() if row["rate"] is not None)
+    values = f"{len(rows)} value{'' if len(rows) == 1 else 's'}"
+    if not rated:
+        return f"{values}, none decided yet"
+    (low, low_key), (high, high_key) = rated[0], rated[-1]
+    if len(rated) == 1:
+        return f"{values}; {100 * low:.0f}% ({low_key}), the only one decided"
+    return (
+        f"{values}; lowest {100 * low:.0f}% ({low_key}), highest {100 * high:.0f}% "
+        f"({high_key}) (--verbose lists each)"
+    )
+
+
 @app.command()
-def stats(db: DbOption, as_json: JsonOption = False) -> None:
-    """Progress, acceptance rates, per-reviewer counts and agreement (Cohen's kappa)."""
+def stats(db: DbOption, as_json: JsonOption = False, verbose: VerboseOption = False) -> None:
+    """Show progress, acceptance rates, reviewers and their agreement.
+
+    Acceptance is shown per principle, genre and template (one line each
+    unless --verbose); agreement is Cohen's kappa over items that two
+    reviewers decided.
+    """
     figures = review_stats(db)
     if as_json:
         emit_json(figures)
@@ -190,6 +238,9 @@ def stats(db: DbOption, as_json: JsonOption = False) -> None:
         _say(f"  {status:<11} {progress[status]}")
     _say(f"edited items  {figures['edited_items']}")
     for dimension, rows in figures["acceptance"].items():
+        if not verbose:
+            _say(f"acceptance by {dimension}: {_spread(rows)}")
+            continue
         _say(f"acceptance by {dimension}:")
         for key, row in rows.items():
             _say(f"  {_rate(row):>5} of {row['decided']:>4} decided  {key}")

@@ -14,6 +14,7 @@ from toolkit.contamination.report import REPORT_FILES, build_report, write_repor
 from toolkit.errors import InputError
 from toolkit.io.corpus import require_documents
 from toolkit.io.marker import StageMarker
+from toolkit.io.outputs import refuse_existing
 
 __all__ = ["run_check"]
 
@@ -29,6 +30,7 @@ def run_check(
     cut_spans: bool = False,
     judge: JudgeSetup | None = None,
     allow_empty: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Check, write the reports, optionally decontaminate; return the report.
 
@@ -40,7 +42,9 @@ def run_check(
     Each folder written (the report's, the decontaminated corpus's) gets a
     `StageMarker` once the check is done: begun, the split corpus, the
     reports, then complete, so a killed run leaves no report beside outputs
-    it does not describe. An empty corpus is refused unless `allow_empty`.
+    it does not describe. Earlier reports or split corpora are refused
+    unless `overwrite` (a judge's cost ledger is added to); an empty corpus,
+    unless `allow_empty`.
     """
     opts = options or CheckOptions()
     opts.validate()
@@ -48,6 +52,8 @@ def run_check(
         raise InputError(
             f"{decontaminate_to}: the decontaminated output must differ from the corpus"
         )
+    outputs = [p for _, paths in _outputs(report_dir, decontaminate_to).values() for p in paths]
+    refuse_existing(outputs, overwrite=overwrite)
     require_documents(corpus, allow_empty=allow_empty)
     items = load_evals(evals)
     result = check_contamination(corpus, items, plans=plans, options=opts, judge=judge)
@@ -66,8 +72,10 @@ def run_check(
     return report
 
 
-def _markers(report_dir: str | Path | None, split_dir: str | Path | None) -> list[StageMarker]:
-    """One marker per folder written (the two may be one), all naming the same run."""
+def _outputs(
+    report_dir: str | Path | None, split_dir: str | Path | None
+) -> dict[Path, tuple[Path, list[Path]]]:
+    """The folders written (the two may be one), each with the outputs it holds."""
     folders: dict[Path, tuple[Path, list[Path]]] = {}
     if split_dir is not None:
         folder = Path(split_dir)
@@ -77,6 +85,12 @@ def _markers(report_dir: str | Path | None, split_dir: str | Path | None) -> lis
         folder = Path(report_dir)
         entry = folders.setdefault(folder.resolve(), (folder, []))
         entry[1].extend(folder / name for name in REPORT_FILES)
+    return folders
+
+
+def _markers(report_dir: str | Path | None, split_dir: str | Path | None) -> list[StageMarker]:
+    """One marker per folder written (the two may be one), all naming the same run."""
+    folders = _outputs(report_dir, split_dir)
     markers = [StageMarker(folder, "contamination", paths) for folder, paths in folders.values()]
     for marker in markers[1:]:
         marker.run = markers[0].run

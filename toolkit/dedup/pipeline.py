@@ -26,7 +26,7 @@ from toolkit.dedup.semantic import SemanticStage
 from toolkit.document import Document
 from toolkit.embedding_cache import EmbeddingCache
 from toolkit.errors import ConfigError
-from toolkit.io import read_documents, require_documents
+from toolkit.io import read_documents, refuse_existing, require_documents
 from toolkit.io.marker import StageMarker
 from toolkit.progress import progress
 from toolkit.stages import Decision, SplitWriter
@@ -202,6 +202,7 @@ def deduplicate(
     report_path: str | Path | None = None,
     allow_empty: bool = False,
     on_commit: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Split `corpus` into `out/kept` and `out/rejected`; write the JSON and Markdown report.
 
@@ -211,8 +212,8 @@ def deduplicate(
     report, then complete, so a run killed anywhere leaves outputs that
     readers refuse as incomplete rather than a report that disagrees with
     them. `on_commit` is told each of those steps as it is done ("begun",
-    "split", "report", "complete"). An empty corpus is refused unless
-    `allow_empty`.
+    "split", "report", "complete"). Earlier outputs are refused unless
+    `overwrite`; an empty corpus, unless `allow_empty`.
     """
     config = config or DedupConfig()
     out = Path(out)
@@ -222,6 +223,9 @@ def deduplicate(
             f"report: {target} ends in .md; name the JSON report, its Markdown "
             "twin is written beside it"
         )
+    markdown = target.with_suffix(".md")
+    outputs = [out / "kept", out / "rejected", target, markdown]
+    refuse_existing(outputs, overwrite=overwrite)
     require_documents(corpus, allow_empty=allow_empty)  # before any progress bar
     docs = list(progress(read_documents(corpus), description="reading", quiet=config.quiet))
     cache = (
@@ -236,8 +240,6 @@ def deduplicate(
     finally:
         if cache is not None:
             cache.close()
-    markdown = target.with_suffix(".md")
-    outputs = [out / "kept", out / "rejected", target, markdown]
     marker = StageMarker(out, "dedup", outputs, on_commit=on_commit)
     marker.begin()
     with SplitWriter(out, "dedup") as writer:

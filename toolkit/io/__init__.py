@@ -1,4 +1,5 @@
-"""Corpus files: atomic writes, streaming JSONL / JSONL.zst reads, stage markers."""
+"""Corpus files: atomic writes, streaming JSONL / JSONL.zst reads, stage markers,
+and the overwrite policy."""
 
 from toolkit.io.atomic import atomic_write, remove_stale_temps
 from toolkit.io.corpus import (
@@ -13,6 +14,7 @@ from toolkit.io.corpus import (
     write_documents,
 )
 from toolkit.io.marker import MARKER, StageMarker, check_output, output_problem
+from toolkit.io.outputs import existing_outputs, refuse_existing
 
 __all__ = [
     "DEFAULT_MAX_DOC_BYTES",
@@ -24,9 +26,11 @@ __all__ = [
     "atomic_write",
     "check_output",
     "corpus_files",
+    "existing_outputs",
     "max_doc_bytes",
     "output_problem",
     "read_documents",
+    "refuse_existing",
     "remove_stale_temps",
     "require_documents",
     "write_documents",

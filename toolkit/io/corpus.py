@@ -24,6 +24,7 @@ from toolkit.document import Document
 from toolkit.errors import ConfigError, InputError, RecordError
 from toolkit.io.atomic import atomic_write
 from toolkit.io.marker import check_output
+from toolkit.io.outputs import refuse_existing
 
 __all__ = [
     "DEFAULT_MAX_DOC_BYTES",
@@ -329,8 +330,7 @@ class CorpusWriter:
         self._handle: BinaryIO | None = None
         self._in_shard = 0
         if self.single:
-            if self.dest.exists() and not overwrite:
-                raise InputError(f"{self.dest}: already exists (pass overwrite to replace it)")
+            refuse_existing([self.dest], overwrite=overwrite)
         elif self.dest.exists():
             if not self.dest.is_dir():
                 raise InputError(f"{self.dest}: expected a directory for shards")
@@ -338,7 +338,7 @@ class CorpusWriter:
             if self._stale and not overwrite:
                 raise InputError(
                     f"{self.dest}: already holds {len(self._stale)} corpus file(s); "
-                    "choose an empty directory or overwrite"
+                    "choose an empty directory or pass --overwrite to replace them"
                 )
 
     def _next_path(self) -> Path:

@@ -172,7 +172,7 @@ def output_problem(path: str | Path) -> str | None:
     if data.get("complete") is not True:
         return (
             f"{target}: incomplete output: the {stage} run writing it did not finish "
-            f"(see {marker}); rerun {stage} to replace it"
+            f"(see {marker}); rerun {stage} with --overwrite to replace it"
         )
     recorded: dict[str, int] = data.get("files", {})
     for output in covered:
@@ -193,7 +193,7 @@ def output_problem(path: str | Path) -> str | None:
                 continue
             return (
                 f"{target}: changed since the {stage} run that wrote it ({marker}): {name} "
-                f"{change}; rerun {stage} to replace it"
+                f"{change}; rerun {stage} with --overwrite to replace it"
             )
     return None
 

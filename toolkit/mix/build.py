@@ -19,7 +19,7 @@ from typing import Any
 
 from toolkit import __version__
 from toolkit.errors import InputError
-from toolkit.io import atomic_write, remove_stale_temps
+from toolkit.io import atomic_write, refuse_existing, remove_stale_temps
 from toolkit.mix.card import render_card
 from toolkit.mix.plan import Occurrence, allocate, order, sample_source
 from toolkit.mix.select import SourceStats, Staging, select_sources
@@ -56,8 +56,9 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _prepare(out: Path) -> None:
-    """Refuse a directory holding anything but an earlier (or unfinished) mix."""
+def _prepare(out: Path, overwrite: bool) -> None:
+    """Refuse a directory holding anything but a mix, and an earlier (or unfinished)
+    mix unless `overwrite`."""
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
@@ -67,6 +68,7 @@ def _prepare(out: Path) -> None:
         raise InputError(
             f"{out}: holds {foreign[0]!r}, which is not part of a mix; choose an empty directory"
         )
+    refuse_existing([out / name for name in sorted(_OWNED)], overwrite=overwrite)
     for leftover in out.glob(".staging-*"):  # from a build that was killed
         shutil.rmtree(leftover, ignore_errors=True)
     remove_stale_temps(out)  # `.manifest.json.PID.tmp` and shards' of a killed build
@@ -205,15 +207,17 @@ def build_mix(
     *,
     cache_dir: str | Path | None = None,
     quiet: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Build the mix a spec describes into `out`; return the manifest.
 
+    An earlier mix in `out` is refused unless `overwrite`, which replaces it.
     Token counts are cached in `cache_dir` (default: `out/.cache`), which a
     rebuild into the same directory reuses.
     """
     spec = spec_or_path if isinstance(spec_or_path, MixSpec) else load_spec(spec_or_path)
     out = Path(out)
-    _prepare(out)
+    _prepare(out, overwrite)
     contamination = _contamination(spec)  # a bad report fails before any work is done
     tokenizer = spec.resolve(spec.tokenizer) if spec.tokenizer else None
     cache = Path(cache_dir) if cache_dir is not None else out / ".cache"

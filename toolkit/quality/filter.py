@@ -25,6 +25,7 @@ from toolkit.errors import ConfigError, InputError
 from toolkit.io.atomic import atomic_write
 from toolkit.io.corpus import SkipReport, read_documents, require_documents
 from toolkit.io.marker import StageMarker
+from toolkit.io.outputs import refuse_existing
 from toolkit.progress import progress
 from toolkit.quality.catalog import Score
 from toolkit.quality.profile import Profile, load_profile
@@ -139,21 +140,25 @@ def filter_corpus(
     skip_bad: bool = False,
     allow_empty: bool = False,
     quiet: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Split `corpus` into `out/kept` and `out/rejected`; write scores and a summary.
 
     kept/, rejected/ and summary.json are written inside a `StageMarker`
     (out/stage.json), the summary last, so a killed run leaves outputs that
-    readers refuse rather than a summary of other ones. An empty corpus is
-    refused unless `allow_empty`.
+    readers refuse rather than a summary of other ones. Earlier outputs
+    (scores.jsonl too, unless it is the `scores` given) are refused unless
+    `overwrite`; an empty corpus, unless `allow_empty`.
     """
     profile = profile or load_profile()
     out_dir = Path(out)
     target = out_dir / SCORES_FILE
     if scores is not None and not Path(scores).is_file():
         raise InputError(f"{scores}: no such scores file")
-    require_documents(corpus, allow_empty=allow_empty, skip_bad=skip_bad)
     outputs = [out_dir / "kept", out_dir / "rejected", out_dir / SUMMARY_FILE]
+    rewritten = scores is None or Path(scores).resolve() != target.resolve()
+    refuse_existing([*outputs, *([target] if rewritten else [])], overwrite=overwrite)
+    require_documents(corpus, allow_empty=allow_empty, skip_bad=skip_bad)
     marker = StageMarker(out_dir, STAGE, outputs)
     marker.begin()
     if scores is None:
@@ -167,6 +172,7 @@ def filter_corpus(
             skip_bad=skip_bad,
             allow_empty=True,
             quiet=quiet,
+            overwrite=True,
         )
         source = target
     else:

@@ -24,6 +24,7 @@ from toolkit.constitution.model import Constitution
 from toolkit.errors import InputError, RecordError
 from toolkit.io.atomic import atomic_write
 from toolkit.io.corpus import SkipReport, read_documents, require_documents
+from toolkit.io.outputs import refuse_existing
 from toolkit.progress import progress
 from toolkit.quality.catalog import Scores
 from toolkit.quality.profile import Profile, load_profile
@@ -105,11 +106,14 @@ def score_corpus(
     allow_empty: bool = False,
     quiet: bool = False,
     batch_size: int = 256,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Score every document of `corpus` into `out/scores.jsonl`; return a summary.
 
-    An empty corpus is refused unless `allow_empty`.
+    An existing scores file is refused unless `overwrite`; an empty corpus,
+    unless `allow_empty`.
     """
+    refuse_existing([Path(out) / SCORES_FILE], overwrite=overwrite)
     require_documents(corpus, allow_empty=allow_empty, skip_bad=skip_bad)
     profile = profile or load_profile()
     scorer = Scorer(

@@ -20,7 +20,11 @@ import uvicorn
 from toolkit.errors import InputError
 from toolkit.review.web import ReviewSettings, create_app, is_loopback
 
-__all__ = ["RedactToken", "access_token", "listen", "serve"]
+__all__ = ["DEFAULT_PORT", "RedactToken", "access_token", "listen", "listen_near", "serve"]
+
+#: The port the page is served on unless told; when it is taken, the next free one.
+DEFAULT_PORT = 8765
+_TRIES = 20
 
 _TOKEN = re.compile(r"(token=)[^&\s\"]+")
 
@@ -59,16 +63,35 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def listen_near(host: str, port: int = DEFAULT_PORT, tries: int = _TRIES) -> socket.socket:
+    """A socket on `port`, or on the first free one of the `tries` ports after it.
+
+    For the default port only: a second review page, or another program on
+    8765, should not stop a curator; an explicit `--port` is taken as given.
+    """
+    for candidate in range(port, port + tries):
+        try:
+            return listen(host, candidate)
+        except InputError:
+            continue
+    raise InputError(
+        f"--host {host}: ports {port}-{port + tries - 1} are all in use; pass --port N (0: any)"
+    )
+
+
 def serve(
     settings: ReviewSettings,
     *,
-    port: int = 8765,
+    port: int | None = None,
     log_level: str = "info",
     out: TextIO | None = None,
 ) -> None:
-    """Serve until interrupted; the link to open goes to `out` (stderr)."""
+    """Serve until interrupted; the link to open goes to `out` (stderr).
+
+    `port=None` is the default port, or the next free one when it is taken.
+    """
     app = create_app(settings)
-    sock = listen(settings.host, port)
+    sock = listen_near(settings.host) if port is None else listen(settings.host, port)
     bound = sock.getsockname()[1]
     shown = f"[{settings.host}]" if ":" in settings.host else settings.host
     link = f"http://{shown}:{bound}/" + (f"?token={settings.token}" if settings.token else "")
