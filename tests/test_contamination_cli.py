@@ -64,7 +64,7 @@ def test_gate_fails_with_exit_1_when_an_item_is_planted(tmp_path: Path) -> None:
     with pytest.raises(CheckFailed) as err:
         _check(tmp_path, corpus, "--report", tmp_path / "report")
     assert err.value.exit_code == 1
-    assert f"oversight[1] in {docs[4].id}" in str(err.value)
+    assert f'item "1" (oversight[1]) in {docs[4].id}' in str(err.value)
     report = json.loads((tmp_path / "report" / "contamination.json").read_text())
     assert report["summary"]["gate"]["passed"] is False
     (hit,) = report["hits"]
@@ -100,7 +100,7 @@ def test_partial_leak_below_the_gate_is_reported_but_passes(tmp_path: Path) -> N
 
 def test_decontaminate_removes_the_planted_document_only(tmp_path: Path) -> None:
     corpus, docs = _corpus(tmp_path, {3: ITEMS[0], 7: ITEMS[2]})
-    with pytest.raises(CheckFailed):
+    with pytest.raises(CheckFailed, match="out holds the corpus without the gated documents"):
         _check(tmp_path, corpus, "--decontaminate", tmp_path / "out")
     kept = list(read_documents(tmp_path / "out" / "kept"))
     rejected = list(read_documents(tmp_path / "out" / "rejected"))
@@ -143,7 +143,7 @@ def test_plans_are_checked_like_documents(tmp_path: Path) -> None:
     plan = tmp_path / "plan.jsonl"
     item = PlanItem("p-1", "story", "story", "v1", f"Write a story in which {ITEMS[0]}", "c", "1")
     write_plan([item, PlanItem("p-2", "story", "story", "v1", "A calm story.", "c", "1")], plan)
-    with pytest.raises(CheckFailed, match="oversight\\[0\\] in p-1"):
+    with pytest.raises(CheckFailed, match=r"item \"0\" \(oversight\[0\]\) in p-1"):
         _check(tmp_path, corpus, "--plans", plan, "--report", tmp_path / "r")
     report = json.loads((tmp_path / "r" / "contamination.json").read_text())
     assert report["summary"]["plans"] == {str(plan): 2}

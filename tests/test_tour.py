@@ -2,7 +2,7 @@
 
 Each command of the tour's shell block runs in a folder holding only what a
 clone ships (`constitution/`, `corpus/`), with `ccorpus` on the PATH and no
-API key. A command exits 0 unless its comment says `# exit N`; one that
+API key. A command exits 0 unless its comment says `# exits N: why`; one that
 needs a key (`# needs ANTHROPIC_API_KEY`) must refuse in one line that names
 it; `review serve` must answer its page, then is stopped.
 """
@@ -35,7 +35,7 @@ class Step:
 
     @property
     def expected(self) -> int:
-        found = re.match(r"exit (\d+)", self.comment)
+        found = re.match(r"exits (\d+):", self.comment)
         return int(found[1]) if found else 0
 
 
@@ -65,9 +65,12 @@ def tour_steps(text: str) -> list[Step]:
 
 def test_the_tour_is_parsed_with_its_annotations() -> None:
     text = "## A five-minute tour\n\n```sh\nsource x\n# note\n"
-    text += "a --b \\\n  c  # exit 1: why\nd\n```\n"
-    assert tour_steps(text) == [Step(7, "a --b c", "exit 1: why"), Step(8, "d", "")]
-    assert tour_steps(text)[0].expected == 1
+    text += "a --b \\\n  c  # exits 1: why\nd  # exit 1 on bad input\n```\n"
+    assert tour_steps(text) == [
+        Step(7, "a --b c", "exits 1: why"),
+        Step(8, "d", "exit 1 on bad input"),
+    ]
+    assert [step.expected for step in tour_steps(text)] == [1, 0]
 
 
 def _environment() -> dict[str, str]:
@@ -102,6 +105,8 @@ def _serve(step: Step, cwd: Path, env: dict[str, str]) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 @pytest.mark.slow

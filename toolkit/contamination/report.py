@@ -128,12 +128,16 @@ def gate_or_raise(report: dict[str, Any]) -> None:
     if gate["passed"]:
         return
     worst = next(h for h in report["hits"] if h["gated"])
-    item_id = f", item id {worst['eval_id']}" if worst.get("eval_id") else ""
-    raise CheckFailed(
+    where = f"{worst['eval']}[{worst['eval_index']}]"
+    item = f'item "{worst["eval_id"]}" ({where})' if worst.get("eval_id") else where
+    message = (
         f"contamination gate exceeded: {gate['failing_items']} eval item(s) found; first "
-        f"{worst['eval']}[{worst['eval_index']}] in {worst['doc_id']} "
-        f"({worst['stage']} {worst['score']}{item_id})"
+        f"{item} in {worst['doc_id']} ({worst['stage']} {worst['score']})"
     )
+    cleaned = report.get("decontamination")
+    if cleaned:  # the check still fails for the corpus it read; say where the clean one is
+        message += f"; {cleaned['out']} holds the corpus without the gated documents"
+    raise CheckFailed(message)
 
 
 def render_markdown(report: dict[str, Any], *, max_items: int = 50) -> str:
