@@ -38,10 +38,15 @@ from toolkit.contamination import CheckOptions, EvalItem, NgramIndex, check_cont
 from toolkit.contamination.semantic import SemanticCheck
 from toolkit.contamination.windows import window_sizes, windows
 from toolkit.document import Document
-from toolkit.embedding_cache import EmbeddingCache
-from toolkit.embeddings import embed, embedder_info
+from toolkit.embeddings import (
+    EmbeddingCache,
+    embed,
+    embedder_info,
+    load_static_model,
+    static_embedder,
+    static_model_name,
+)
 from toolkit.io import write_documents
-from toolkit.static_embeddings import load_static_model, static_embedder, static_model_name
 
 DATA = Path("/work/shared/data")
 EVALS = {

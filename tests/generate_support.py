@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from toolkit.generate.backend import (
+from toolkit.generate.backends import (
     GenerationRequest,
     GenerationResult,
     ResultCallback,
     SentCallback,
 )
-from toolkit.generate.offline import OfflineBackend
+from toolkit.generate.backends.offline import OfflineBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 ATTRIBUTES = ROOT / "toolkit" / "data" / "stories" / "attributes"

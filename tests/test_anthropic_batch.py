@@ -11,9 +11,9 @@ import pytest
 
 from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, Reply, closed_port_url
 from toolkit.errors import BackendError, ConfigError
-from toolkit.generate.anthropic_backend import AnthropicBackend
-from toolkit.generate.anthropic_batch import batch_item
-from toolkit.generate.backend import GenerationRequest, GenerationResult, StopSending, SystemBlock
+from toolkit.generate.backends import GenerationRequest, GenerationResult, StopSending, SystemBlock
+from toolkit.generate.backends.anthropic import AnthropicBackend
+from toolkit.generate.backends.anthropic.batch import batch_item
 from toolkit.generate.early_stop import FailureWatch
 from toolkit.generate.ledger import CostLedger
 

@@ -17,8 +17,7 @@ import pytest
 
 from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply, closed_port_url
 from toolkit.errors import BackendError, ConfigError, CorpusError, RecordError
-from toolkit.generate.anthropic_backend import AnthropicBackend
-from toolkit.generate.backend import (
+from toolkit.generate.backends import (
     MAX_CONCURRENCY,
     Failure,
     GenerationRequest,
@@ -26,8 +25,9 @@ from toolkit.generate.backend import (
     StopSending,
     SystemBlock,
     Usage,
+    open_backend,
 )
-from toolkit.generate.backends import open_backend
+from toolkit.generate.backends.anthropic import AnthropicBackend
 from toolkit.generate.ledger import CostLedger
 from toolkit.generate.pricing import PRICES, cost, estimate_tokens, estimate_usage, price_for
 

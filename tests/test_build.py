@@ -7,19 +7,22 @@ stays fast, and the demo build covers them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from tests.helpers import run_cli
-from toolkit.build import BuildOptions, load_build_config, run_build, steps
-from toolkit.build.layout import BuildLayout
+from toolkit.document import document_id
 from toolkit.errors import CheckFailed, ConfigError
 from toolkit.generate.backends import DEFAULT_MODEL
-from toolkit.io import StageMarker, read_documents
+from toolkit.io import StageMarker, read_documents, write_documents
+from toolkit.pipeline import BuildOptions, load_build_config, run_build, steps
+from toolkit.pipeline.layout import BuildLayout
 from toolkit.review import ReviewStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -238,6 +241,60 @@ def test_contamination_drops_documents_that_echo_an_eval_item(tmp_path: Path) ->
     kept = {d.id for d in read_documents(tmp_path / "out" / "contamination" / "kept")}
     gated = {h["doc_id"] for h in report["hits"] if h["gated"] and h["source"] == "corpus"}
     assert gated and not gated & kept
+
+
+def _mix_rows(mix: Path) -> list[dict[str, object]]:
+    rows = []
+    for shard in sorted(mix.glob("jsonl/*/part-*.jsonl.zst")):
+        data = zstandard.ZstdDecompressor().decompressobj().decompress(shard.read_bytes())
+        rows += [json.loads(line) for line in data.splitlines()]
+    return rows
+
+
+def test_quality_metadata_drives_the_dedup_keep_policy_and_min_quality(tmp_path: Path) -> None:
+    """Quality writes metadata["quality"]; dedup keeps the better of two near-duplicate
+    stories by it (the shorter one) and says so; the mix's min_quality selects by it."""
+    from tests.test_quality_filter import BARELY_PASSING_STORY, _fixtures
+
+    config = _config(tmp_path)
+    spec = tmp_path / "mix.toml"
+    spec.write_text(spec.read_text().replace("share = 0.8", "share = 0.8\nmin_quality = 0.7"))
+    run_build(config, BuildOptions(until="generate", quiet=True))
+    # The generator wrote two near-identical stories, one with a stock phrase added,
+    # and one story that barely passes the quality rules.
+    generated = BuildLayout(config.parent / "out").generated_documents("stories")
+    model = next(iter(read_documents(generated)))
+    good_text = next(e["text"] for e, _ in _fixtures() if e["name"] == "clean_story").strip()
+    padded = f"{good_text} The whole night was a testament to careful work, they agreed later."
+    good, worse, barely = (
+        dataclasses.replace(model, id=document_id("story", text), text=text)
+        for text in (good_text, padded, BARELY_PASSING_STORY)
+    )
+    write_documents([good, worse, barely], generated / "part-injected.jsonl", compress=False)
+    run_build(config, BuildOptions(allow_unreviewed=True, quiet=True))
+    out = config.parent / "out"
+
+    quality = {d.id: d.metadata["quality"] for d in read_documents(out / "quality" / "kept")}
+    assert {good.id, worse.id, barely.id} <= set(quality)
+    assert all(0.0 <= q["score"] <= 1.0 and q["profile"] == "default.v2" for q in quality.values())
+    assert quality[good.id]["score"] > quality[worse.id]["score"]
+    assert quality[barely.id]["score"] < 0.7
+
+    report = json.loads((out / "dedup" / "dedup_report.json").read_text())
+    (dropped,) = [d for d in report["dropped"] if d["id"] == worse.id]
+    assert dropped["duplicate_of"] == good.id
+    assert dropped["kept_because"].startswith("highest quality score")
+    kept = {d.id: d for d in read_documents(out / "dedup" / "kept")}
+    assert kept[good.id].metadata["dedup"]["kept_over"][0]["id"] == worse.id
+    assert kept[good.id].metadata["quality"] == quality[good.id]
+
+    manifest = json.loads((out / "mix" / "small" / "manifest.json").read_text())
+    final = [d for d in read_documents(out / "final") if d.kind != "external"]
+    low = {d.id for d in final if d.metadata["quality"]["score"] < 0.7}
+    assert barely.id in low
+    assert manifest["sources"]["generated"]["dropped"]["min_quality"] == len(low)
+    mixed = {row["id"] for row in _mix_rows(out / "mix" / "small")}
+    assert good.id in mixed and not mixed & low
 
 
 def test_config_errors_name_the_file_and_key(tmp_path: Path) -> None:

@@ -15,10 +15,6 @@ import numpy.typing as npt
 import pytest
 
 from tests.test_mix_helpers import tiny_tokenizer, write_spec
-from toolkit.build.figures import collect_report
-from toolkit.build.html import heatmaps, render_report_html
-from toolkit.build.layout import BuildLayout
-from toolkit.build.report import report_json, write_report
 from toolkit.constitution import Constitution, parse_constitution
 from toolkit.contamination.check import CheckOptions, check_contamination
 from toolkit.contamination.decontaminate import decontaminate
@@ -27,11 +23,15 @@ from toolkit.contamination.report import build_report, write_reports
 from toolkit.dedup.config import DedupConfig
 from toolkit.dedup.pipeline import deduplicate
 from toolkit.document import Document, Provenance
-from toolkit.embedding_cache import EmbeddingCache
-from toolkit.generate.backend import GenerationResult, Usage
+from toolkit.embeddings import EmbeddingCache
+from toolkit.generate.backends import GenerationResult, Usage
 from toolkit.generate.ledger import CostLedger
 from toolkit.io import read_documents, write_documents
 from toolkit.mix import build_mix
+from toolkit.pipeline.figures import collect_report
+from toolkit.pipeline.html import heatmaps, render_report_html
+from toolkit.pipeline.layout import BuildLayout
+from toolkit.pipeline.report import report_json, write_report
 from toolkit.review.importer import import_corpus
 from toolkit.review.stats import review_stats
 from toolkit.stages import Decision, SplitWriter

@@ -111,6 +111,38 @@ def test_decontaminate_removes_the_planted_document_only(tmp_path: Path) -> None
     assert rejected[0].metadata["rejected"]["hits"][0]["eval_index"] == 0
 
 
+def test_a_kept_document_with_a_hit_below_the_gate_carries_it(tmp_path: Path) -> None:
+    half = " ".join(ITEMS[0].split()[:16])
+    corpus, docs = _corpus(tmp_path, {2: half, 7: ITEMS[2]})
+    with pytest.raises(CheckFailed):
+        _check(tmp_path, corpus, "--decontaminate", tmp_path / "out", "--report", tmp_path / "r")
+    report = json.loads((tmp_path / "r" / "contamination.json").read_text())
+    (below,) = [h for h in report["hits"] if not h["gated"]]
+    kept = {d.id: d for d in read_documents(tmp_path / "out" / "kept")}
+    assert report["decontamination"]["near_misses"] == 1
+    assert kept[docs[2].id].metadata["contamination"] == {
+        "contaminated": False,
+        "hits": [
+            {
+                "eval": "oversight",
+                "eval_index": 0,
+                "eval_id": "0",
+                "stage": "ngram",
+                "score": below["score"],
+                "doc_span": below["doc_span"],
+                "excerpt": {
+                    "before": below["context"]["before"],
+                    "match": below["doc_text"],
+                    "after": below["context"]["after"],
+                },
+            }
+        ],
+        "hits_total": 1,
+        "gate": {"ngram_share": 0.5, "cosine": None},
+    }
+    assert all("contamination" not in d.metadata for i, d in kept.items() if i != docs[2].id)
+
+
 def test_cut_spans_removes_exactly_the_span(tmp_path: Path) -> None:
     corpus, docs = _corpus(tmp_path, {5: ITEMS[1]})
     with pytest.raises(CheckFailed):

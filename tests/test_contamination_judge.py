@@ -19,16 +19,16 @@ from toolkit.contamination.judge import (
     parse_judgement,
 )
 from toolkit.errors import ConfigError
-from toolkit.generate.anthropic_backend import AnthropicBackend
-from toolkit.generate.backend import (
+from toolkit.generate.backends import (
     GenerationRequest,
     GenerationResult,
     ResultCallback,
     SentCallback,
     Usage,
 )
+from toolkit.generate.backends.anthropic import AnthropicBackend
+from toolkit.generate.backends.offline import OfflineBackend
 from toolkit.generate.ledger import CostLedger
-from toolkit.generate.offline import OfflineBackend
 
 MODEL = "claude-sonnet-4-5"
 

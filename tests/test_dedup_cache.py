@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache
 from toolkit.errors import InputError
 
 
@@ -125,7 +125,7 @@ def test_the_bundled_model_loads_under_its_own_bar_before_the_embedding_bar(
 ) -> None:
     """Loading MiniLM (importing torch first) takes seconds: it is not hidden inside
     the first batch of an "embedding 0/1" bar."""
-    from toolkit import embeddings
+    from toolkit.embeddings import model as embeddings
 
     monkeypatch.setenv(embeddings.PRECISION_ENV, "fp32")
     monkeypatch.setenv(embeddings.DEVICE_ENV, "cpu")

@@ -13,12 +13,12 @@ import pytest
 import typer
 
 from tests.helpers import run_cli
-from toolkit.build.state import BuildState
 from toolkit.cli.dedup import dedup_command
 from toolkit.dedup import DedupConfig, deduplicate, markdown_report
 from toolkit.document import Document
 from toolkit.errors import InputError
 from toolkit.io import read_documents, write_documents
+from toolkit.pipeline.state import BuildState
 
 BASE = " ".join(f"word{i % 97} item{i % 13}" for i in range(150))
 

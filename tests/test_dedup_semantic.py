@@ -17,7 +17,7 @@ from toolkit.cli.dedup import dedup_command
 from toolkit.dedup import DedupConfig, find_duplicates
 from toolkit.dedup.semantic import choose_index, semantic_edges
 from toolkit.document import Document
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache
 
 ORIGINAL = (
     "The assistant explained that it would not delete the backups without asking the owner "

@@ -252,6 +252,34 @@ def test_survivor_follows_drops_through_later_stages() -> None:
     assert by_id[a.id]["stage"] == "exact" and by_id[a.id]["duplicate_of"] == a_copy.id
     assert by_id[a_copy.id]["stage"] == "near" and by_id[a_copy.id]["duplicate_of"] == b.id
     assert by_id[a.id]["survivor"] == b.id == outcome.decisions[0].details["survivor"]
+    dedup = outcome.decisions[2].doc.metadata["dedup"]
+    score = by_id[a_copy.id]["score"]
+    assert dedup["kept_over"] == [{"id": a_copy.id, "stage": "near", "score": score}]
+    assert dedup["duplicates"] == 2  # a_copy, and a through it
+    assert [c["stage"] for c in dedup["clusters"]] == ["near"]
+    assert "dedup" not in outcome.decisions[1].doc.metadata  # a_copy won exact, then lost
+
+
+def test_the_higher_quality_duplicate_is_kept_and_records_what_it_kept_over() -> None:
+    base = words(60, 300)
+    longer = doc(" ".join([*base, "and", "a", "longer", "tail"]), quality={"score": 0.4})
+    better = doc(" ".join(base), quality={"score": 0.9})
+    other = doc(" ".join(words(61, 300)), quality={"score": 0.1})
+    outcome = find_duplicates([longer, better, other], near_only())
+    kept = [d.doc for d in outcome.decisions if d.kept]
+    assert [d.id for d in kept] == [better.id, other.id]
+    (dropped,) = outcome.report["dropped"]
+    because = "highest quality score (0.9)"
+    assert dropped["duplicate_of"] == better.id and dropped["kept_because"] == because
+    assert kept[0].metadata == {
+        "quality": {"score": 0.9},
+        "dedup": {
+            "clusters": [{"stage": "near", "cluster": 0, "size": 2, "kept_because": because}],
+            "kept_over": [{"id": longer.id, "stage": "near", "score": dropped["score"]}],
+            "duplicates": 1,
+        },
+    }
+    assert "dedup" not in kept[1].metadata  # in no cluster
 
 
 def test_empty_and_single_document_corpora() -> None:

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from toolkit.embedding_cache import DEFAULT_MODEL, model_key
 from toolkit.embeddings import (
+    DEFAULT_MODEL,
     DEVICE_ENV,
     PRECISION_ENV,
     cpu_supports_bf16,
     embed,
     embedder_info,
+    model_key,
     select_path,
 )
 from toolkit.errors import ConfigError

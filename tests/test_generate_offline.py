@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.generate_support import ATTRIBUTES, write_small
-from toolkit.generate.backend import GenerationRequest, GenerationResult
-from toolkit.generate.offline import OfflineBackend, principle_sentences
+from toolkit.generate.backends import GenerationRequest, GenerationResult
+from toolkit.generate.backends.offline import OfflineBackend, principle_sentences
 from toolkit.generate.planners import make_plan
 from toolkit.generate.runner import prepare_requests
 from toolkit.generate.templates import available_templates, load_template

@@ -22,12 +22,11 @@ import typer
 from tests.fake_anthropic import KEY, MODEL, FakeAnthropic, LocalAPI, Reply, closed_port_url
 from tests.generate_support import ATTRIBUTES, ROOT, SAMPLE, Spy, write_small
 from tests.helpers import run_cli
-from toolkit.build.config import BuildConfig, load_build_config
 from toolkit.cli.generate import app
 from toolkit.constitution import load_constitution
 from toolkit.errors import CheckFailed, ConfigError, InputError, RecordError
-from toolkit.generate.anthropic_backend import AnthropicBackend
-from toolkit.generate.backend import (
+from toolkit.generate.backends import (
+    DEFAULT_MODEL,
     Failure,
     GenerationRequest,
     GenerationResult,
@@ -36,7 +35,7 @@ from toolkit.generate.backend import (
     StopSending,
     Usage,
 )
-from toolkit.generate.backends import DEFAULT_MODEL
+from toolkit.generate.backends.anthropic import AnthropicBackend
 from toolkit.generate.early_stop import EARLY_STOP_AFTER, EarlyStop, FailureWatch
 from toolkit.generate.journal import Journal
 from toolkit.generate.plan import read_plan
@@ -45,6 +44,7 @@ from toolkit.generate.pricing import cost
 from toolkit.generate.rundir import run_status
 from toolkit.generate.runner import check_complete, estimate_run, prepare_requests, run_plan
 from toolkit.io import read_documents
+from toolkit.pipeline.config import BuildConfig, load_build_config
 
 
 def _generate(*args: str) -> None:
@@ -117,7 +117,7 @@ def test_interrupted_run_keeps_results_and_rerun_sends_exactly_the_rest(tmp_path
 
 _SLOW_RUN = """
 import sys, time
-from toolkit.generate.offline import OfflineBackend
+from toolkit.generate.backends.offline import OfflineBackend
 from toolkit.generate.runner import run_plan
 
 class Slow(OfflineBackend):
@@ -413,7 +413,7 @@ def test_a_hung_server_is_given_up_on_at_the_timeout_and_the_rerun_completes(
 
 _KILLED_LIVE_RUN = """
 import sys
-from toolkit.generate.anthropic_backend import AnthropicBackend
+from toolkit.generate.backends.anthropic import AnthropicBackend
 from toolkit.generate.runner import run_plan
 
 backend = AnthropicBackend(concurrency=4)

@@ -13,6 +13,7 @@ import zstandard
 from tests.test_mix_helpers import make_docs, tiny_tokenizer, write_corpus, write_spec
 from toolkit.document import Document
 from toolkit.errors import InputError
+from toolkit.io import read_documents
 from toolkit.mix import SourceSpec, TokenCounter, build_mix, in_validation, load_spec
 from toolkit.mix.select import drop_reason
 from toolkit.mix.tokens import DEFAULT_TOKENIZER_NAME
@@ -98,6 +99,33 @@ def test_filters_are_applied_and_every_drop_counted(tmp_path: Path, tok: str) ->
     assert entry["dropped"] == {"kind": 5, "min_quality": 3, "principle_ids": 2, "review_status": 4}
     assert entry["documents_read"] == 24 and entry["documents_available"] == 10
     assert {r["text"].split()[0] for r in _rows(tmp_path / "out")} == {"ok"}
+
+
+def test_min_quality_selects_by_what_a_quality_run_wrote(tmp_path: Path, tok: str) -> None:
+    from tests.test_quality_filter import BARELY_PASSING_STORY, _fixtures
+    from toolkit.io import write_documents
+    from toolkit.quality import filter_corpus
+
+    good = next(doc for entry, doc in _fixtures() if entry["name"] == "clean_story")
+    barely = Document.create("story", BARELY_PASSING_STORY)
+    write_documents([good, barely], tmp_path / "generated.jsonl", compress=False)
+    filter_corpus(tmp_path / "generated.jsonl", tmp_path / "quality", embeddings=False, quiet=True)
+    kept = {d.id: d for d in read_documents(tmp_path / "quality" / "kept")}
+    scores = {i: d.metadata["quality"]["score"] for i, d in kept.items()}
+    assert scores[barely.id] < 0.8 < scores[good.id]
+    source = {"path": "quality/kept", "share": 1.0, "min_quality": 0.8}
+    spec = write_spec(
+        tmp_path / "mix.toml", {"s": source}, target_tokens=200, seed=1, tokenizer=tok
+    )
+    manifest = build_mix(spec, tmp_path / "out", quiet=True)
+    assert manifest["sources"]["s"]["dropped"] == {"min_quality": 1}
+    assert {row["id"] for row in _rows(tmp_path / "out")} == {good.id}
+    # a table names the score, a score term of the profile, or a signal
+    source_spec = load_spec(spec).sources[0]
+    for minimum in ({"deliberation": 0.9}, {"deliberation_first_person": 2}):
+        by_term = dataclasses.replace(source_spec, min_quality=tuple(minimum.items()))
+        assert drop_reason(kept[barely.id], by_term) == "min_quality"
+        assert drop_reason(kept[good.id], by_term) is None
 
 
 def test_token_shares_within_one_percent(tmp_path: Path, tok: str) -> None:

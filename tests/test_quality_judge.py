@@ -14,16 +14,16 @@ from tests.helpers import run_cli
 from toolkit.constitution import load_constitution
 from toolkit.document import Document
 from toolkit.errors import CheckFailed, ConfigError
-from toolkit.generate.anthropic_backend import AnthropicBackend
-from toolkit.generate.backend import (
+from toolkit.generate.backends import (
     GenerationRequest,
     GenerationResult,
     ResultCallback,
     SentCallback,
     Usage,
 )
+from toolkit.generate.backends.anthropic import AnthropicBackend
+from toolkit.generate.backends.offline import OfflineBackend
 from toolkit.generate.ledger import CostLedger
-from toolkit.generate.offline import OfflineBackend
 from toolkit.io import write_documents
 from toolkit.quality.judge import VerdictError, check_judged, judge_corpus, parse_verdict
 

@@ -10,6 +10,7 @@ from toolkit.errors import ConfigError, InputError
 from toolkit.quality import SIGNALS, load_profile
 
 MINIMAL = 'version = "t.v1"\n'
+WORDS = "[base.short]\nsignal = 'words'\nmin = 80\n"
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -29,7 +30,7 @@ def _error(tmp_path: Path, text: str) -> str:
 
 def test_default_profile_has_rules_for_every_kind() -> None:
     profile = load_profile()
-    assert profile.version == "default.v1"
+    assert profile.version == "default.v2"
     for kind in ("explainer", "story", "advice", "external"):
         rules = profile.rules_for(kind)
         assert rules and all(rule.signal in SIGNALS for rule in rules)
@@ -61,6 +62,13 @@ def test_unknown_signal_names_file_key_and_valid_signals(tmp_path: Path) -> None
         (MINIMAL + "[signals]\nmeta_phrases = ['As an AI']\n", "lower case"),
         (MINIMAL + "[signals]\nopener_words = 0\n", "positive integer"),
         (MINIMAL + "[signals]\ncolour = 1\n", "key 'signals.colour': unknown"),
+        (MINIMAL + WORDS + "[score.x]\nsignal = 'words'\n", "key 'score.x.good': missing"),
+        (MINIMAL + WORDS + "[score.x]\nsignal = 'words'\ngood = 5\n", "below the min 80"),
+        (MINIMAL + WORDS + "[score.x]\nsignal = 'words'\ngood = [90, 1]\n", "90.0 is above"),
+        (MINIMAL + WORDS + "[score.x]\nsignal = 'words'\ngood = 90\nweight = 0\n", "above 0"),
+        (MINIMAL + WORDS + "[score.x]\nsignal = 'words'\ngood = 90\nmin = 1\n", "'score.x.min'"),
+        (MINIMAL + "[score.x]\nsignal = 'words'\ngood = 90\n", "no rule checks 'words'"),
+        (MINIMAL + "[score.x]\nsignal = 'wordz'\ngood = 90\n", "key 'score.x.signal'"),
     ],
 )
 def test_profile_errors_are_one_clear_line(tmp_path: Path, text: str, expected: str) -> None:
@@ -75,3 +83,21 @@ def test_escapes_with_capitals_are_allowed_in_patterns(tmp_path: Path) -> None:
 def test_missing_profile_file_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such profile file"):
         load_profile(tmp_path / "absent.toml")
+
+
+def test_default_profile_defines_a_score_over_ruled_signals() -> None:
+    profile = load_profile()
+    terms = {term.name: term for term in profile.score}
+    assert terms["deliberation"].signal == "deliberation_density"
+    assert terms["deliberation"].weight == max(term.weight for term in profile.score)
+    assert terms["length"].good == (300.0, 5000.0)
+    ruled = {rule.signal for rules in profile.rules.values() for rule in rules}
+    assert {term.signal for term in profile.score} <= ruled
+
+
+def test_the_released_v1_profile_still_loads_without_a_score() -> None:
+    v1 = load_profile(
+        Path(__file__).parents[1] / "toolkit" / "data" / "quality" / "default.v1.toml"
+    )
+    assert v1.version == "default.v1" and v1.score == ()
+    assert v1.rules == load_profile().rules  # v2 changed no rule

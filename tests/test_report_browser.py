@@ -16,9 +16,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.test_build_figures import _build_tree, _cache
-from toolkit.build.figures import collect_report
-from toolkit.build.layout import BuildLayout
-from toolkit.build.report import write_report
+from toolkit.pipeline.figures import collect_report
+from toolkit.pipeline.layout import BuildLayout
+from toolkit.pipeline.report import write_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -352,6 +352,46 @@ def test_item_shows_principle_seed_quality_duplicates_and_contamination(
     assert client.get("/item/nope").status_code == 404
 
 
+def test_stage_metadata_in_the_contract_shapes_shows_in_queue_and_item(tmp_path: Path) -> None:
+    hit = {
+        "eval": "probes",
+        "eval_index": 3,
+        "eval_id": "op-4",
+        "stage": "semantic",
+        "score": 0.87,
+        "doc_span": [0, 9],
+        "excerpt": {"before": "", "match": "NEAR MATCH", "after": " ctx"},
+    }
+    keeper = story(
+        "The keeper.\n",
+        metadata={
+            "quality": {"score": 0.91, "profile": "default.v2", "components": {}, "signals": {}},
+            "dedup": {
+                "clusters": [
+                    {"stage": "near", "cluster": 0, "size": 2, "kept_because": "highest quality"}
+                ],
+                "kept_over": [{"id": "dropped-doc", "stage": "near", "score": 0.93}],
+                "duplicates": 1,
+            },
+            "contamination": {
+                "contaminated": False,
+                "hits": [hit],
+                "hits_total": 2,
+                "gate": {"ngram_share": 0.5, "cosine": 0.9},
+            },
+        },
+    )
+    db = make_db(tmp_path, [keeper])
+    with TestClient(create_app(settings(db)), base_url=LOCAL) as client:
+        queue = client.get("/?status=all").text
+        page = client.get(f"/item/{keeper.id}").text
+    assert "kept over 1 duplicate(s), which were dropped" in queue and ">duplicate</span>" in queue
+    assert ">near eval</span>" in queue and "2 eval hit(s) below the gate" in queue
+    assert ">contamination</span>" not in queue  # below the gate: not contaminated
+    assert "dropped-doc" in page and "kept_over" in page
+    assert "probes[3] op-4" in page and "<mark>NEAR MATCH</mark>" in page
+
+
 def test_reviewer_name_comes_from_the_page(db: Path) -> None:
     with TestClient(create_app(settings(db, reviewer=None)), base_url=LOCAL) as client:
         doc_id = ids(db)[0]

@@ -13,11 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolkit import static_embeddings as se
-from toolkit.embedding_cache import EmbeddingCache
-from toolkit.errors import InputError
-from toolkit.progress import Step
-from toolkit.static_embeddings import (
+from toolkit.embeddings import EmbeddingCache
+from toolkit.embeddings import static as se
+from toolkit.embeddings.static import (
     DISTILL,
     MARKER,
     MODEL_DIR_ENV,
@@ -30,6 +28,8 @@ from toolkit.static_embeddings import (
     static_embedder,
     static_model_name,
 )
+from toolkit.errors import InputError
+from toolkit.progress import Step
 
 TEXTS = ["hello world", "soup", "nothing known here"]
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.build.runner import STAGES, BuildOptions, run_build
 from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
 from toolkit.errors import CheckFailed
+from toolkit.pipeline.runner import STAGES, BuildOptions, run_build
 
 __all__ = ["build_command"]
 

@@ -16,7 +16,7 @@ from toolkit.cli.common import (
     emit_json,
     stdout_console,
 )
-from toolkit.contamination.check import DEFAULT_CACHE, CheckOptions
+from toolkit.contamination.check import CheckOptions
 from toolkit.contamination.judge import (
     JUDGE_LEDGER,
     JUDGE_TOP,
@@ -26,6 +26,7 @@ from toolkit.contamination.judge import (
 )
 from toolkit.contamination.report import gate_or_raise
 from toolkit.contamination.run import run_check
+from toolkit.embeddings import default_cache_dir
 from toolkit.errors import CheckFailed, ConfigError
 
 app = typer.Typer(help="Find eval items in a corpus before training on it.", no_args_is_help=True)
@@ -195,7 +196,7 @@ def check(
         typer.Option(
             "--cache",
             metavar="DIR",
-            help=f"Embedding cache (default {DEFAULT_CACHE}); "
+            help=f"Embedding cache (default {default_cache_dir()}); "
             "point it at dedup's to reuse its vectors.",
         ),
     ] = None,

@@ -20,6 +20,7 @@ from toolkit.cli.common import (
     stdout_console,
 )
 from toolkit.dedup import STAGES, DedupConfig, deduplicate, parse_stages
+from toolkit.embeddings import default_cache_dir
 
 __all__ = ["app", "dedup_command"]
 
@@ -83,7 +84,7 @@ def dedup_command(
     cache: Annotated[
         Path | None,
         typer.Option(
-            "--cache", help="Embedding cache directory (default: OUT/.ccorpus-cache/embeddings)."
+            "--cache", help=f"Embedding cache directory (default: {default_cache_dir('OUT')})."
         ),
     ] = None,
     report: Annotated[

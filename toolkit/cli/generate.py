@@ -20,8 +20,8 @@ from toolkit.cli.common import (
     emit_json,
     stdout_console,
 )
-from toolkit.generate.backend import MAX_CONCURRENCY, check_concurrency, check_timeout
 from toolkit.generate.backends import DEFAULT_MODEL, OFFLINE_MODEL, default_backend, open_backend
+from toolkit.generate.backends.base import MAX_CONCURRENCY, check_concurrency, check_timeout
 from toolkit.generate.planners import make_plan
 from toolkit.generate.run_report import pilot_lines
 from toolkit.generate.rundir import run_status

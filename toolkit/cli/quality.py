@@ -46,7 +46,7 @@ ConstitutionOption = Annotated[
 ProfileOption = Annotated[
     Path | None,
     typer.Option(
-        "--profile", metavar="PATH", help="TOML quality profile (default: the shipped default.v1)."
+        "--profile", metavar="PATH", help="TOML quality profile (default: the shipped default.v2)."
     ),
 ]
 SpacyOption = Annotated[
@@ -148,7 +148,8 @@ def filter_(
 
     Kept documents go to DIR/kept; rejects go to DIR/rejected, each with
     metadata.rejected naming the first rule it failed and listing every
-    failure; DIR/summary.json counts them.
+    failure; DIR/summary.json counts them. Every document carries
+    metadata.quality: its signals and the profile's composite score in [0, 1].
     """
     from toolkit.quality import filter_corpus, load_profile
 
@@ -174,8 +175,15 @@ def filter_(
             ("kept", summary["kept"]),
             ("rejected", summary["dropped"]),
             *((f"  {reason}", n) for reason, n in summary["reasons"].items()),
+            *_score_rows(summary["kept_score"]),
         ]
     )
+
+
+def _score_rows(spread: dict[str, float] | None) -> list[tuple[str, Any]]:
+    if spread is None:
+        return []
+    return [("score of kept", " ".join(f"{k} {v:g}" for k, v in spread.items()))]
 
 
 @app.command()

@@ -21,16 +21,14 @@ from toolkit.contamination.judge import JudgeSetup, judge_hits
 from toolkit.contamination.ngram import NgramIndex
 from toolkit.contamination.semantic import DocKey, SemanticCheck
 from toolkit.document import Document, Kind
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache, default_cache_dir, static_embedder, static_model_name
 from toolkit.errors import ConfigError
 from toolkit.generate.plan import read_plan
 from toolkit.io.corpus import read_documents
 from toolkit.progress import progress
-from toolkit.static_embeddings import static_embedder, static_model_name
 
 __all__ = ["CheckOptions", "CheckResult", "check_contamination", "iter_sources"]
 
-DEFAULT_CACHE = Path(".ccorpus-cache") / "embeddings"  # as `ccorpus dedup` uses
 _CHUNK_DOCS = 512
 #: Who finds each eval item's nearest documents: static model2vec vectors or MiniLM.
 RETRIEVALS = ("static", "minilm")
@@ -209,7 +207,7 @@ def check_contamination(
     if opts.semantic:
         # the static model (kept once per machine) is made ready before any bar starts
         static = static_embedder(quiet=opts.quiet) if opts.retrieval == "static" else None
-        cache = cache or EmbeddingCache(opts.cache_dir or DEFAULT_CACHE, quiet=opts.quiet)
+        cache = cache or EmbeddingCache(opts.cache_dir or default_cache_dir(), quiet=opts.quiet)
         if static is not None:
             retrieval = EmbeddingCache(
                 cache.directory, static_model_name(), embedder=static, quiet=opts.quiet

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolkit.contamination.hits import Hit
-from toolkit.embedding_cache import text_hash
-from toolkit.errors import ConfigError
-from toolkit.generate.backend import (
+from toolkit.embeddings import text_hash
+from toolkit.errors import ConfigError, JudgementError
+from toolkit.generate.backends.base import (
     Backend,
     GenerationRequest,
     GenerationResult,
@@ -65,10 +65,6 @@ JUDGE_TOP = 20
 #: The judge's cost ledger in a report folder.
 JUDGE_LEDGER = "judge-ledger.jsonl"
 _FENCE = re.compile(r"^```(?:json)?\s*\n(?P<body>.*)\n```$", re.DOTALL)
-
-
-class JudgementError(ValueError):
-    """A judge reply that is not the verdict object the template asks for."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Embedding every sentence window of a corpus is what makes naive semantic
 decontamination slow, so the check runs in two steps:
 
 1. Retrieval, one streaming pass. By default every sentence of five words
-   or more gets a static model2vec vector (`toolkit.static_embeddings`,
+   or more gets a static model2vec vector (`toolkit.embeddings.static`,
    distilled from MiniLM, a hundred times cheaper), embedded on the fly and
    not cached: a short item paraphrased in a long document barely moves the
    document's vector, and the benchmark found sentence vectors ranking
@@ -48,7 +48,7 @@ import numpy.typing as npt
 from toolkit.contamination.evals import EvalItem
 from toolkit.contamination.windows import passages, window_sizes, windows
 from toolkit.document import Document
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache, embed_uncached
 
 __all__ = ["DocKey", "SemanticCheck", "WindowHit"]
 
@@ -141,7 +141,11 @@ class SemanticCheck:
             parts = [doc.text[a:b] for a, b in spans] or ([doc.text] if doc.text.strip() else [])
             texts.extend(parts)
             owner.extend([first + offset] * len(parts))
-        return self.retrieval.embed_uncached(texts), np.asarray(owner, dtype=np.int64)
+        return self._uncached(texts), np.asarray(owner, dtype=np.int64)
+
+    def _uncached(self, texts: Sequence[str]) -> F32:
+        """Retrieval vectors of `texts` straight from the retrieval model, not cached."""
+        return embed_uncached(self.retrieval.embedder, texts, self.retrieval.model_name)
 
     def _minilm_parts(
         self, docs: Sequence[Document], first: int, *, as_ids: bool
@@ -241,7 +245,7 @@ class SemanticCheck:
         """Each item's `prefilter` nearest windows by static vectors: the only ones MiniLM reads."""
         if len(texts) <= self.prefilter:
             return texts
-        vectors = self.retrieval.embed_uncached(texts)  # cheap: recomputing beats a cache row
+        vectors = self._uncached(texts)  # cheap: recomputing beats a cache row
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
         _, rows = index.search(self.query, self.prefilter)

@@ -12,11 +12,10 @@ from toolkit.dedup.config import INDEX_KINDS, STAGES, DedupConfig, parse_stages
 from toolkit.dedup.exact import canonical_text, exact_key
 from toolkit.dedup.lsh import jaccard
 from toolkit.dedup.minhash import ShingleSets, minhash_signatures, optimal_bands, shingle_sets
-from toolkit.dedup.pipeline import DEFAULT_CACHE, DedupOutcome, Drop, deduplicate, find_duplicates
+from toolkit.dedup.pipeline import DedupOutcome, Drop, deduplicate, find_duplicates
 from toolkit.dedup.report import markdown_report
 
 __all__ = [
-    "DEFAULT_CACHE",
     "INDEX_KINDS",
     "STAGES",
     "DedupConfig",

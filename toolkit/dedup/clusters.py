@@ -17,10 +17,24 @@ import numpy.typing as npt
 
 from toolkit.document import Document
 
-__all__ = ["Edges", "UnionFind", "choose_keeper", "components", "quality_score"]
+__all__ = ["Drop", "Edges", "UnionFind", "choose_keeper", "components", "quality_score"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """One dropped document (corpus positions), what it duplicated and why that one stayed."""
+
+    position: int
+    kept: int
+    stage: str
+    reason: str
+    score: float
+    kept_because: str
+    linked_to: int
+    link_score: float
 
 
 @dataclass(frozen=True, slots=True)

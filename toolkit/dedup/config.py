@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.embedding_cache import DEFAULT_MODEL
+from toolkit.embeddings import DEFAULT_MODEL
 from toolkit.errors import ConfigError
 
 __all__ = ["INDEX_KINDS", "STAGES", "DedupConfig", "parse_stages"]

@@ -4,36 +4,37 @@ Each stage only finds duplicate edges among the documents still alive and
 can score any pair; this module turns edges into clusters, keeps one
 document per cluster by `choose_keeper`, and records for every drop what it
 duplicated, at which stage, with which similarity. Later stages see only the
-survivors of earlier ones.
+survivors of earlier ones. A kept document that won a cluster carries
+`metadata["dedup"]` (`toolkit.metadata.DedupMetadata`): its clusters, why it
+was kept, and what it was kept over.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from toolkit.dedup.clusters import Edges, FloatArray, IntArray, choose_keeper, components
+from toolkit.dedup.clusters import Drop, Edges, FloatArray, IntArray, choose_keeper, components
 from toolkit.dedup.config import DedupConfig
 from toolkit.dedup.exact import ExactStage
 from toolkit.dedup.lsh import NearStage
 from toolkit.dedup.report import build_report, write_report
 from toolkit.dedup.semantic import SemanticStage
 from toolkit.document import Document
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache, default_cache_dir
 from toolkit.errors import ConfigError
 from toolkit.io import read_documents, refuse_existing, require_documents
 from toolkit.io.marker import StageMarker
+from toolkit.metadata import DedupKeptOver, DedupMetadata
 from toolkit.progress import progress
 from toolkit.stages import Decision, SplitWriter
 
-__all__ = ["DEFAULT_CACHE", "DedupOutcome", "Drop", "deduplicate", "find_duplicates"]
-
-DEFAULT_CACHE = Path(".ccorpus-cache") / "embeddings"
+__all__ = ["DedupOutcome", "Drop", "deduplicate", "find_duplicates"]
 
 
 class Stage(Protocol):
@@ -44,20 +45,6 @@ class Stage(Protocol):
     def find(self, docs: Sequence[Document]) -> Edges: ...
 
     def scores(self, a: IntArray, b: IntArray) -> FloatArray: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Drop:
-    """One dropped document (corpus positions), what it duplicated and why that one stayed."""
-
-    position: int
-    kept: int
-    stage: str
-    reason: str
-    score: float
-    kept_because: str
-    linked_to: int
-    link_score: float
 
 
 @dataclass
@@ -134,6 +121,38 @@ def _run_stage(
     return drops, clusters, figures
 
 
+def _keeper_records(
+    docs: Sequence[Document],
+    drops: Sequence[Drop],
+    clusters: Sequence[dict[str, Any]],
+    survivors: dict[int, int],
+) -> dict[int, DedupMetadata]:
+    """`metadata["dedup"]` by corpus position, for every document that kept others out."""
+    records: dict[int, DedupMetadata] = {}
+
+    def record(position: int) -> DedupMetadata:
+        return records.setdefault(position, {"clusters": [], "kept_over": [], "duplicates": 0})
+
+    for index, cluster in enumerate(clusters):
+        record(cluster["kept"])["clusters"].append(
+            {
+                "stage": cluster["stage"],
+                "cluster": index,
+                "size": len(cluster["members"]),
+                "kept_because": cluster["kept_because"],
+            }
+        )
+    for drop in drops:
+        over: DedupKeptOver = {
+            "id": docs[drop.position].id,
+            "stage": drop.stage,
+            "score": drop.score,
+        }
+        record(drop.kept)["kept_over"].append(over)
+        record(survivors[drop.position])["duplicates"] += 1
+    return records
+
+
 def _make_stages(config: DedupConfig, cache: EmbeddingCache | None) -> list[Stage]:
     stages: list[Stage] = []
     for name in config.stages:
@@ -158,7 +177,7 @@ def find_duplicates(
     own_cache = cache is None and "semantic" in config.stages
     if own_cache:
         cache = EmbeddingCache(
-            config.cache_dir or DEFAULT_CACHE, config.model_name, quiet=config.quiet
+            config.cache_dir or default_cache_dir(), config.model_name, quiet=config.quiet
         )
     try:
         alive = list(range(len(docs)))
@@ -177,10 +196,13 @@ def find_duplicates(
     by_position = {d.position: d for d in drops}
     survivors = {d.position: _survivor(d.position, by_position) for d in drops}
     report = build_report(docs, config, drops, clusters, figures, survivors, cache)
+    keepers = _keeper_records(docs, drops, clusters, survivors)
     decisions = []
     for i, doc in enumerate(docs):
         drop = by_position.get(i)
         if drop is None:
+            if i in keepers:
+                doc = replace(doc, metadata={**doc.metadata, "dedup": keepers[i]})
             decisions.append(Decision(doc))
             continue
         details = {
@@ -230,7 +252,7 @@ def deduplicate(
     docs = list(progress(read_documents(corpus), description="reading", quiet=config.quiet))
     cache = (
         EmbeddingCache(
-            config.cache_dir or out / DEFAULT_CACHE, config.model_name, quiet=config.quiet
+            config.cache_dir or default_cache_dir(out), config.model_name, quiet=config.quiet
         )
         if "semantic" in config.stages
         else None

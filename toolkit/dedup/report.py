@@ -12,15 +12,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from toolkit.dedup.clusters import Drop
 from toolkit.dedup.config import DedupConfig
 from toolkit.document import Document
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache
 from toolkit.io import atomic_write
-
-if TYPE_CHECKING:
-    from toolkit.dedup.pipeline import Drop
 
 __all__ = ["build_report", "markdown_report", "write_report"]
 

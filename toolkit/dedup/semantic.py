@@ -24,7 +24,7 @@ import numpy as np
 from toolkit.dedup.clusters import Edges, FloatArray, IntArray
 from toolkit.dedup.config import DedupConfig
 from toolkit.document import Document
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache
 
 __all__ = ["SemanticStage", "choose_index", "semantic_edges"]
 

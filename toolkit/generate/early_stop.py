@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from toolkit.generate.backend import Failure, GenerationResult, StopSending
+from toolkit.generate.backends.base import Failure, GenerationResult, StopSending
 
 __all__ = ["EARLY_STOP_AFTER", "EarlyStop", "FailureWatch"]
 

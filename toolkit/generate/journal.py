@@ -2,27 +2,25 @@
 
 It is the run's source of truth: documents are rebuilt from it and a rerun
 skips what it holds, so a paid-for result is never lost or bought twice.
-Each append is flushed and fsynced under a lock. A process killed mid-append
-can leave a final line without its newline; reading ignores it and the next
-append trims it first, so the file never holds a broken line in its middle.
+It is a `toolkit.io.jsonl_log` log: each append is flushed and fsynced under
+a lock. A process killed mid-append can leave a final line without its
+newline; reading ignores it and the next append trims it first, so the file
+never holds a broken line in its middle.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from toolkit.errors import RecordError
-from toolkit.generate.backend import GenerationResult
+from toolkit.generate.backends.base import GenerationResult
+from toolkit.io.jsonl_log import JsonlLog, complete_lines
 
 __all__ = ["Entry", "Journal"]
-
-_CHUNK = 1 << 16
 
 
 class Entry(NamedTuple):
@@ -42,8 +40,7 @@ class Journal:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._tail_checked = False
+        self._log = JsonlLog(self.path)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -63,13 +60,7 @@ class Journal:
             "usage": result.usage.to_dict(),
             "ts": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        line = (json.dumps(row, ensure_ascii=False) + "\n").encode()
-        with self._lock:
-            self._trim_torn_tail()
-            with self.path.open("ab") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+        self._log.append((json.dumps(row, ensure_ascii=False) + "\n").encode())
         return row
 
     def _parse(self, raw: bytes, lineno: int) -> dict[str, Any]:
@@ -83,16 +74,9 @@ class Journal:
 
     def _scan(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(byte offset, row) of every complete row, streamed; a torn final line is skipped."""
-        if not self.path.exists():
-            return
-        offset = 0
-        with self.path.open("rb") as handle:
-            for lineno, raw in enumerate(handle, start=1):
-                if not raw.endswith(b"\n"):
-                    return  # cut short by a crash: never acknowledged, so not a result
-                if raw.strip():
-                    yield offset, self._parse(raw, lineno)
-                offset += len(raw)
+        for offset, lineno, raw in complete_lines(self.path):
+            if raw.strip():
+                yield offset, self._parse(raw, lineno)
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every complete row, oldest first."""
@@ -120,29 +104,3 @@ class Journal:
     def completed(self) -> set[str]:
         """Keys that have a successful result."""
         return {key for key, entry in self.index().items() if entry.ok}
-
-    def _trim_torn_tail(self) -> None:
-        """Cut a final line left without its newline, so the next row starts clean."""
-        if self._tail_checked:
-            return
-        self._tail_checked = True
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return
-        with self.path.open("r+b") as handle:
-            end = handle.seek(0, os.SEEK_END)
-            position = end
-            while position > 0:
-                start = max(0, position - _CHUNK)
-                handle.seek(start)
-                chunk = handle.read(position - start)
-                newline = chunk.rfind(b"\n")
-                if newline >= 0:
-                    position = start + newline + 1
-                    break
-                position = start
-            if position == end:
-                return
-            handle.truncate(position)
-            handle.flush()
-            os.fsync(handle.fileno())

@@ -1,8 +1,9 @@
 """An append-only record of what each request cost, and of what it may cost.
 
-One JSONL row per result, flushed and fsynced as it is written, so a crash
-loses at most the row being written. A final line cut short by such a crash
-is ignored when reading and trimmed before the next append; a malformed line
+One JSONL row per result, flushed and fsynced as it is written (a
+`toolkit.io.jsonl_log` log), so a crash loses at most the row being written.
+A final line cut short by such a crash is ignored when reading and trimmed
+before the next append; a malformed line
 anywhere else is a `RecordError`, since it means the file was damaged.
 
 A backend that bills also has a `sent` row written each time a request goes
@@ -18,15 +19,14 @@ billed it all the same. So `cost_usd` is what the answers say was spent, and
 from __future__ import annotations
 
 import json
-import os
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
 from toolkit.errors import RecordError
-from toolkit.generate.backend import GenerationRequest, GenerationResult, Usage
+from toolkit.generate.backends.base import GenerationRequest, GenerationResult, Usage
 from toolkit.generate.pricing import cost, estimate_usage
+from toolkit.io.jsonl_log import JsonlLog, complete_lines
 
 __all__ = ["CostLedger", "GroupSummary", "LedgerSummary"]
 
@@ -61,8 +61,7 @@ class CostLedger:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._tail_checked = False
+        self._log = JsonlLog(self.path)
 
     def __repr__(self) -> str:
         return f"CostLedger({str(self.path)!r})"
@@ -102,24 +101,12 @@ class CostLedger:
         return usd
 
     def _append(self, row: dict[str, Any]) -> None:
-        line = (json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode()
-        with self._lock:
-            self._trim_torn_tail()
-            with self.path.open("ab") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+        self._log.append((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode())
 
     def rows(self) -> list[dict[str, Any]]:
         """Every complete row, oldest first; a torn final line is skipped."""
-        if not self.path.exists():
-            return []
-        lines = self.path.read_bytes().split(b"\n")
-        # A file that ends with "\n" splits into [..., b""]; anything else in the
-        # last slot is a row that a crash interrupted before its newline.
-        body = lines[:-1]
         rows: list[dict[str, Any]] = []
-        for lineno, raw in enumerate(body, start=1):
+        for _, lineno, raw in complete_lines(self.path):
             if not raw.strip():
                 continue
             try:
@@ -170,26 +157,6 @@ class CostLedger:
         for group in (*out["by_model"].values(), *out["by_mode"].values()):
             group["cost_usd"] = round(group["cost_usd"], 8)
         return out
-
-    def _trim_torn_tail(self) -> None:
-        """Cut a final line left without its newline, so the next row starts clean."""
-        if self._tail_checked:
-            return
-        self._tail_checked = True
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return
-        with self.path.open("r+b") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            if size == 0:
-                return
-            handle.seek(size - 1)
-            if handle.read(1) == b"\n":
-                return
-            handle.seek(0)
-            handle.truncate(handle.read().rfind(b"\n") + 1)
-            handle.flush()
-            os.fsync(handle.fileno())
 
 
 def _add(groups: dict[str, GroupSummary], name: str, usd: float) -> None:

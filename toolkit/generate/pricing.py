@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from toolkit.errors import ConfigError
-from toolkit.generate.backend import GenerationRequest, Usage
+from toolkit.generate.backends.base import GenerationRequest, Usage
 
 __all__ = ["PRICES", "Price", "cost", "estimate_tokens", "estimate_usage", "price_for"]
 

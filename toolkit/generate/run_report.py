@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from toolkit.generate.backend import GenerationRequest, Usage
+from toolkit.generate.backends.base import GenerationRequest, Usage
 from toolkit.generate.journal import Journal
 from toolkit.generate.plan import PlanItem
 from toolkit.generate.pricing import cost, estimate_usage

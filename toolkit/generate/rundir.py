@@ -23,7 +23,7 @@ from toolkit.generate.journal import Journal
 from toolkit.generate.ledger import CostLedger
 from toolkit.generate.plan import PlanItem, read_plan
 from toolkit.io.atomic import atomic_write
-from toolkit.io.corpus import CorpusWriter
+from toolkit.io.corpus import write_documents
 
 __all__ = [
     "DOCUMENTS",
@@ -34,7 +34,7 @@ __all__ = [
     "exclusive",
     "read_run_json",
     "run_status",
-    "write_documents",
+    "write_run_documents",
     "write_run_json",
 ]
 
@@ -121,7 +121,7 @@ def _document(item: PlanItem, row: Mapping[str, Any], system_template: str) -> D
     )
 
 
-def write_documents(
+def write_run_documents(
     out: Path,
     items: Sequence[PlanItem],
     keys: Sequence[str],
@@ -129,21 +129,28 @@ def write_documents(
     *,
     system_template: str,
 ) -> int:
-    """Rewrite `DIR/documents/` from every successful journal row, in plan order.
+    """Rewrite `DIR/documents/` from every successful journal row, in plan order,
+    through `toolkit.io.write_documents`; return how many documents it holds.
 
     Rows are read one at a time through the journal's index, so memory stays
     flat however many documents a run holds.
     """
     index = journal.index()
-    with CorpusWriter(out / DOCUMENTS, overwrite=True) as writer:
+    written = 0
+
+    def documents() -> Iterator[Document]:
+        nonlocal written
         for item, key in zip(items, keys, strict=True):
             entry = index.get(key)
             if entry is None or not entry.ok:
                 continue
             row = journal.read(entry)
             if isinstance(row.get("text"), str):
-                writer.write(_document(item, row, system_template))
-    return writer.written
+                written += 1
+                yield _document(item, row, system_template)
+
+    write_documents(documents(), out / DOCUMENTS, overwrite=True)
+    return written
 
 
 def run_status(out_dir: str | Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from toolkit.constitution import Constitution, load_constitution
 from toolkit.errors import BackendError, CheckFailed, ConfigError, InputError
-from toolkit.generate.backend import (
+from toolkit.generate.backends.base import (
     Backend,
     GenerationRequest,
     GenerationResult,
@@ -44,7 +44,7 @@ from toolkit.generate.rundir import (
     check_same_run,
     exclusive,
     run_status,
-    write_documents,
+    write_run_documents,
     write_run_json,
 )
 from toolkit.generate.templates import load_template, render
@@ -371,7 +371,7 @@ def run_plan(
             raise
         finally:
             ticks.close()
-            summary.documents = write_documents(
+            summary.documents = write_run_documents(
                 out, items, keys, journal, system_template=".".join(SYSTEM_TEMPLATE)
             )
             if pilot is not None and summary.status.startswith("pilot-"):

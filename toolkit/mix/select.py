@@ -63,12 +63,24 @@ def _review_status(doc: Document) -> str:
     return status if isinstance(status, str) and status else UNREVIEWED
 
 
+def _quality_value(quality: dict[str, Any], key: str) -> Any:
+    """`key` of `metadata["quality"]`: a top-level number (`score`), else a score term's
+    part (`components`), else a signal (`signals`); see `toolkit.metadata.QualityMetadata`."""
+    if key in quality:
+        return quality[key]
+    for table in ("components", "signals"):
+        values = quality.get(table)
+        if isinstance(values, dict) and key in values:
+            return values[key]
+    return None
+
+
 def _quality_ok(doc: Document, minimums: tuple[tuple[str, float], ...]) -> bool:
     quality = doc.metadata.get("quality")
     if not isinstance(quality, dict):
         return False
     for key, minimum in minimums:
-        value = quality.get(key)
+        value = _quality_value(quality, key)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
             return False
     return True
@@ -78,7 +90,7 @@ def drop_reason(doc: Document, source: SourceSpec) -> str | None:
     """Why `source`'s filters drop `doc`, or None to keep it.
 
     A document without a review status counts as "unreviewed"; one without the
-    quality keys a threshold names fails that threshold.
+    quality keys a threshold names (or with a null score) fails that threshold.
     """
     if source.kinds and doc.kind not in source.kinds:
         return "kind"

@@ -7,6 +7,11 @@ it. A rule whose signal is null for the document (no constitution, or a
 signal of another kind) is not applied. Scores come from a scores file when
 one is given (nothing is computed: no spaCy, no embeddings), else they are
 computed first and written beside the output.
+
+Every document written, kept or rejected, carries `metadata["quality"]`
+(`toolkit.metadata.QualityMetadata`): the signals its kind's rules and the
+profile's score terms use, each term's part, and the composite `score` in
+[0, 1] that `toolkit.quality.composite` defines from the profile.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from toolkit.io.marker import StageMarker
 from toolkit.io.outputs import refuse_existing
 from toolkit.progress import progress
 from toolkit.quality.catalog import Score
+from toolkit.quality.composite import Composite
 from toolkit.quality.profile import Profile, load_profile
 from toolkit.quality.scores import SCORES_FILE, ScoreRecord, read_scores, score_corpus
 from toolkit.stages import Decision, SplitWriter
@@ -128,6 +134,15 @@ class _Scores:
         return record
 
 
+def _spread(values: list[float]) -> dict[str, float] | None:
+    """Min, quartiles and max of the kept documents' composite scores (None without any)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    at = [ordered[round(q * (len(ordered) - 1))] for q in (0, 0.25, 0.5, 0.75, 1)]
+    return dict(zip(("min", "p25", "median", "p75", "max"), at, strict=True))
+
+
 def filter_corpus(
     corpus: str | Path,
     out: str | Path,
@@ -182,14 +197,20 @@ def filter_corpus(
             with source.open("rb") as src, atomic_write(target) as dst:
                 shutil.copyfileobj(src, dst)
     lookup = _Scores(source)
+    composite = Composite(profile)
     failures: Counter[str] = Counter()
+    kept_scores: list[float] = []
     report = SkipReport()
     docs = read_documents(corpus, skip_bad=skip_bad, report=report)
     with SplitWriter(out_dir, STAGE) as writer:
         for doc in progress(docs, description="filtering", quiet=quiet):
-            decision = decide(doc, lookup.get(doc.id).scores, profile)
+            signals = lookup.get(doc.id).scores
+            decision = decide(composite.annotate(doc, signals), signals, profile)
             for failure in decision.details.get("failures", ()):
                 failures[failure["rule"]] += 1
+            score = decision.doc.metadata["quality"]["score"]
+            if decision.kept and score is not None:
+                kept_scores.append(score)
             writer.write(decision)
     summary: dict[str, Any] = {
         **writer.summary.to_dict(),
@@ -197,6 +218,8 @@ def filter_corpus(
         "rule_failures": dict(sorted(failures.items(), key=lambda item: (-item[1], item[0]))),
         "profile": profile.path,
         "profile_version": profile.version,
+        "score_terms": [term.name for term in profile.score],
+        "kept_score": _spread(kept_scores),
         "scores": str(source),
         "scores_computed": scores is None,
         "scores_profile_versions": sorted(lookup.versions),

@@ -31,8 +31,8 @@ from typing import Any
 
 from toolkit.constitution.model import Constitution
 from toolkit.document import Document
-from toolkit.errors import CheckFailed, ConfigError
-from toolkit.generate.backend import (
+from toolkit.errors import CheckFailed, ConfigError, VerdictError
+from toolkit.generate.backends.base import (
     Backend,
     GenerationRequest,
     GenerationResult,
@@ -64,10 +64,6 @@ JUDGE_FILE = "judge.jsonl"
 LEDGER_FILE = "judge-ledger.jsonl"
 _AXES = ("faithfulness", "quality")
 _FENCE = re.compile(r"^```(?:json)?\s*\n(?P<body>.*)\n```$", re.DOTALL)
-
-
-class VerdictError(ValueError):
-    """A judge reply that is not the verdict object the rubric asks for."""
 
 
 @dataclass(frozen=True, slots=True)

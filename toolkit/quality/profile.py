@@ -1,12 +1,14 @@
 """Quality profiles: phrase lists for scoring, and rules with thresholds per kind.
 
 A profile is a TOML file: a `version` string, a `[signals]` table that
-configures scoring (phrase lists, opener settings), and rule tables
-`[SECTION.RULE]` where SECTION is `base` (every kind) or a kind. A kind's
-rules are the base rules, with same-named ones replaced, then its own.
-Each rule names one signal and a `min` and/or `max`; a document fails it when
-the value lies outside. Every mistake is a `ConfigError` naming the file and
-key, so a profile is checked whole before any document is read.
+configures scoring (phrase lists, opener settings), rule tables
+`[SECTION.RULE]` where SECTION is `base` (every kind) or a kind, and from
+default.v2 on an optional `[score.TERM]` table per term of the composite
+quality score (see `toolkit.quality.composite`). A kind's rules are the base
+rules, with same-named ones replaced, then its own. Each rule names one
+signal and a `min` and/or `max`; a document fails it when the value lies
+outside. Every mistake is a `ConfigError` naming the file and key, so a
+profile is checked whole before any document is read.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from toolkit.document import KINDS
 from toolkit.errors import ConfigError, InputError
 from toolkit.quality.catalog import SIGNALS
 
-__all__ = ["DEFAULT_PROFILE", "Profile", "Rule", "SignalConfig", "load_profile"]
+__all__ = ["DEFAULT_PROFILE", "Profile", "Rule", "ScoreTerm", "SignalConfig", "load_profile"]
 
-DEFAULT_PROFILE = "default.v1.toml"
+DEFAULT_PROFILE = "default.v2.toml"
 _SECTIONS = ("base", *KINDS)
 _RULE_KEYS = ("signal", "min", "max", "why")
+_TERM_KEYS = ("signal", "good", "weight", "why")
 _INTS = {"opener_words": 5, "opener_min_docs": 20, "meta_window": 300, "grounding_top_words": 40}
 #: An upper-case letter that is not part of an escape such as \\W or \\S.
 _UPPER = re.compile(r"(?<!\\)[A-Z]")
@@ -75,13 +78,36 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoreTerm:
+    """One term of the composite score: `signal` mapped to [0, 1], with a `weight`.
+
+    The term is 1 while the value lies in `good` (low, high) and falls
+    linearly to 0 at the threshold of the document's kind's rule on that side
+    (its `min` below, its `max` above); a side with no rule stays 1. A kind
+    with no rule on the signal has no zero point, so the term does not apply
+    to it.
+    """
+
+    name: str
+    signal: str
+    good: tuple[float, float]
+    weight: float = 1.0
+    why: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
-    """A loaded profile: `rules[kind]` in evaluation order (the first failure is the reason)."""
+    """A loaded profile: `rules[kind]` in evaluation order (the first failure is the reason).
+
+    `score` holds the terms of the composite quality score, empty for a
+    profile without a `[score]` table (default.v1), which scores no document.
+    """
 
     path: str
     version: str
     signals: SignalConfig
     rules: dict[str, tuple[Rule, ...]]
+    score: tuple[ScoreTerm, ...] = ()
 
     def rules_for(self, kind: str) -> tuple[Rule, ...]:
         return self.rules.get(kind, self.rules["base"])
@@ -124,6 +150,74 @@ def _rule(where: str, section: str, name: str, table: Any) -> Rule:
     return Rule(name=name, signal=str(signal), min=low, max=high, why=why)
 
 
+def _good(where: str, key: str, value: Any) -> tuple[float, float]:
+    if isinstance(value, list) and len(value) == 2:
+        low, high = (_number(where, key, v) for v in value)
+        if low > high:
+            raise ConfigError(f"{where}: key {key!r}: {low} is above {high}")
+        return low, high
+    if isinstance(value, list):
+        raise ConfigError(f"{where}: key {key!r}: expected a number or [low, high]")
+    number = _number(where, key, value)
+    return number, number
+
+
+def _term(where: str, name: str, table: Any, rules: dict[str, tuple[Rule, ...]]) -> ScoreTerm:
+    key = f"score.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: key {key!r}: expected a table with signal, good and weight")
+    unknown = sorted(set(table) - set(_TERM_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: key '{key}.{unknown[0]}': unknown; expected one of {', '.join(_TERM_KEYS)}"
+        )
+    signal = table.get("signal")
+    if signal not in SIGNALS:
+        raise ConfigError(
+            f"{where}: key '{key}.signal': unknown signal {signal!r}; "
+            f"valid signals: {_valid_signals()}"
+        )
+    if "good" not in table:
+        raise ConfigError(f"{where}: key '{key}.good': missing; expected a number or [low, high]")
+    low, high = _good(where, f"{key}.good", table["good"])
+    weight = _number(where, f"{key}.weight", table.get("weight", 1.0))
+    if weight <= 0:
+        raise ConfigError(f"{where}: key '{key}.weight': expected a number above 0, got {weight}")
+    why = table.get("why", "")
+    if not isinstance(why, str):
+        raise ConfigError(f"{where}: key '{key}.why': expected a string")
+    ruled = False
+    for kind, kind_rules in rules.items():
+        for rule in kind_rules:
+            if rule.signal != signal:
+                continue
+            ruled = True
+            if rule.min is not None and rule.min > low:
+                raise ConfigError(
+                    f"{where}: key '{key}.good': {low:g} is below the min {rule.min:g} of rule "
+                    f"{kind}.{rule.name}; good values must pass the rules"
+                )
+            if rule.max is not None and rule.max < high:
+                raise ConfigError(
+                    f"{where}: key '{key}.good': {high:g} is above the max {rule.max:g} of rule "
+                    f"{kind}.{rule.name}; good values must pass the rules"
+                )
+    if not ruled:
+        raise ConfigError(
+            f"{where}: key '{key}.signal': no rule checks {signal!r}, so the term has no "
+            "zero point; add a rule on it or remove the term"
+        )
+    return ScoreTerm(name=name, signal=str(signal), good=(low, high), weight=weight, why=why)
+
+
+def _score_terms(
+    where: str, table: Any, rules: dict[str, tuple[Rule, ...]]
+) -> tuple[ScoreTerm, ...]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: key 'score': expected a table of score terms")
+    return tuple(_term(where, name, t, rules) for name, t in table.items())
+
+
 def _signal_config(where: str, table: Any) -> SignalConfig:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: key 'signals': expected a table")
@@ -160,7 +254,7 @@ def _signal_config(where: str, table: Any) -> SignalConfig:
 
 
 def _parse(where: str, data: dict[str, Any]) -> Profile:
-    allowed = ("version", "signals", *_SECTIONS)
+    allowed = ("version", "signals", "score", *_SECTIONS)
     unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise ConfigError(
@@ -184,6 +278,7 @@ def _parse(where: str, data: dict[str, Any]) -> Profile:
         version=version,
         signals=_signal_config(where, data.get("signals", {})),
         rules=rules,
+        score=_score_terms(where, data.get("score", {}), rules),
     )
 
 

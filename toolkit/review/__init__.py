@@ -9,12 +9,12 @@ is imported on its own, so the CLI does not load Starlette and uvicorn for
 commands that never serve.
 """
 
-from toolkit.review.errors import ItemNotFound, StaleWrite
+from toolkit.errors import ItemNotFound, StaleWrite
 from toolkit.review.export import export_reviewed, reviewed_document
 from toolkit.review.filters import Filters
 from toolkit.review.importer import MAX_ITEM_BYTES, import_corpus
 from toolkit.review.reasons import DEFAULT_REASONS, load_reasons, parse_reasons
-from toolkit.review.records import DECISIONS, Decision, Edit, Item
+from toolkit.review.records import DECISIONS, Edit, Item, ReviewDecision
 from toolkit.review.sampling import allocate, stratified_sample
 from toolkit.review.schema import SCHEMA_VERSION, STATUSES, connect, migrate
 from toolkit.review.stats import agreement, cohen_kappa, review_stats
@@ -26,11 +26,11 @@ __all__ = [
     "MAX_ITEM_BYTES",
     "SCHEMA_VERSION",
     "STATUSES",
-    "Decision",
     "Edit",
     "Filters",
     "Item",
     "ItemNotFound",
+    "ReviewDecision",
     "ReviewStore",
     "StaleWrite",
     "agreement",

@@ -2,8 +2,8 @@
 
 Everything here returns plain data (or Markdown rendered with raw HTML
 disabled); the templates escape it. Stage metadata (quality, dedup,
-contamination) has no fixed shape, so unknown shapes are shown as key/value
-rows rather than dropped.
+contamination) is read in the shapes `toolkit.metadata` declares; anything
+else is shown as key/value rows rather than dropped.
 """
 
 from __future__ import annotations
@@ -134,11 +134,13 @@ def _duplicate_refs(metadata: dict[str, Any]) -> list[dict[str, Any]]:
         for field in ("duplicate_of", "survivor"):
             if isinstance(value.get(field), str):
                 refs.append({"id": value[field], "score": value.get("score"), "via": field})
-        for near in value.get("nearest", value.get("neighbours", [])) or []:
-            if isinstance(near, dict):
-                ref = near.get("id", near.get("doc_id"))
-                if isinstance(ref, str):
-                    refs.append({"id": ref, "score": near.get("score"), "via": "nearest"})
+        for via in ("kept_over", "nearest", "neighbours"):
+            listed = value.get(via)
+            for near in listed if isinstance(listed, list) else []:
+                if isinstance(near, dict):
+                    ref = near.get("id", near.get("doc_id"))
+                    if isinstance(ref, str):
+                        refs.append({"id": ref, "score": near.get("score"), "via": via})
     unique: dict[str, dict[str, Any]] = {}
     for ref in refs:
         unique.setdefault(ref["id"], ref)
@@ -176,9 +178,14 @@ def contamination_hits(item: Item) -> list[dict[str, str]]:
             continue
         raw = hit.get("excerpt")
         excerpt: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        name = _cell(hit.get("eval", hit.get("source", "")))
+        if isinstance(hit.get("eval_index"), int):
+            name += f"[{hit['eval_index']}]"
+        if isinstance(hit.get("eval_id"), str):
+            name += f" {hit['eval_id']}"
         out.append(
             {
-                "eval": _cell(hit.get("eval", hit.get("source", ""))),
+                "eval": name,
                 "score": _cell(hit.get("score")),
                 "stage": _cell(hit.get("stage")),
                 "before": _cell(excerpt.get("before")),
@@ -217,14 +224,47 @@ def queue_quality(item: Item) -> Cell:
     return _NOT_SCORED
 
 
+def _duplicate_cell(metadata: dict[str, Any]) -> Cell:
+    dedup = metadata.get("dedup")
+    kept_over = dedup.get("kept_over") if isinstance(dedup, dict) else None
+    if isinstance(kept_over, list) and kept_over:
+        return Cell(
+            "duplicate",
+            f"metadata.dedup: kept over {len(kept_over)} duplicate(s), which were dropped",
+            "flag",
+        )
+    return Cell("duplicate", "metadata.dedup: a near or exact duplicate", "flag")
+
+
+def _near_miss(metadata: dict[str, Any]) -> Cell | None:
+    """A badge for eval hits that stayed below the gate (`contaminated` false)."""
+    value = metadata.get("contamination")
+    if not isinstance(value, dict):
+        return None
+    hits = value.get("hits")
+    if not isinstance(hits, list) or not hits or not isinstance(hits[0], dict):
+        return None
+    top = hits[0]
+    title = (
+        f"metadata.contamination: {value.get('hits_total', len(hits))} eval hit(s) below "
+        f"the gate, strongest {_cell(top.get('eval'))} {_cell(top.get('stage'))} "
+        f"{_cell(top.get('score'))}"
+    )
+    return Cell("near eval", title, "flag")
+
+
 def queue_flags(item: Item) -> list[Cell]:
     """The queue's Flags cell: one badge per flag, or one "—" saying what was checked."""
     metadata = item.document.get("metadata", {})
     flags = []
     if item.duplicate:
-        flags.append(Cell("duplicate", "metadata.dedup: a near or exact duplicate", "flag"))
+        flags.append(_duplicate_cell(metadata))
     if item.contaminated:
         flags.append(Cell("contamination", "metadata.contamination: an eval hit", "flag hot"))
+    else:
+        near = _near_miss(metadata)
+        if near is not None:
+            flags.append(near)
     if item.edited:
         flags.append(Cell("edited", "the text was edited in review", "flag"))
     if flags:

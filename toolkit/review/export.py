@@ -15,14 +15,14 @@ from toolkit.document import Document
 from toolkit.errors import InputError
 from toolkit.io import write_documents
 from toolkit.progress import progress
-from toolkit.review.records import Decision, Item
+from toolkit.review.records import Item, ReviewDecision
 from toolkit.review.schema import STATUSES
 from toolkit.review.store import ReviewStore
 
 __all__ = ["export_reviewed", "reviewed_document"]
 
 
-def reviewed_document(item: Item, decision: Decision | None) -> Document:
+def reviewed_document(item: Item, decision: ReviewDecision | None) -> Document:
     """The item's document with its current text and a `review` record."""
     doc = Document.from_dict(item.document)
     review = {

@@ -16,9 +16,9 @@ from toolkit.document import Document
 
 __all__ = [
     "DECISIONS",
-    "Decision",
     "Edit",
     "Item",
+    "ReviewDecision",
     "contamination_flag",
     "duplicate_flag",
     "item_columns",
@@ -88,8 +88,12 @@ def item_columns(doc: Document) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    """One recorded verdict; the newest per item is the item's status."""
+class ReviewDecision:
+    """One curator's recorded verdict on an item; the newest per item is its status.
+
+    Not a stage's keep-or-drop (`toolkit.stages.Decision`): a review decision
+    has a reviewer, reasons, notes and the item version it was made on.
+    """
 
     doc_id: str
     status: str
@@ -100,7 +104,7 @@ class Decision:
     created_at: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Decision:
+    def from_row(cls, row: sqlite3.Row) -> ReviewDecision:
         return cls(
             doc_id=row["doc_id"],
             status=row["status"],

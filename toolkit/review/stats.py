@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from toolkit.review.records import DECISIONS, Decision, Item
+from toolkit.review.records import DECISIONS, Item, ReviewDecision
 from toolkit.review.store import ReviewStore
 
 __all__ = ["agreement", "cohen_kappa", "review_stats"]
@@ -36,7 +36,7 @@ def cohen_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
     return (observed - expected) / (1 - expected)
 
 
-def agreement(decisions: Iterable[Decision]) -> dict[str, Any]:
+def agreement(decisions: Iterable[ReviewDecision]) -> dict[str, Any]:
     """Percent agreement and kappa over items decided by two different reviewers."""
     latest: dict[str, dict[str, str]] = defaultdict(dict)
     for decision in decisions:  # oldest first: dict order is who decided first

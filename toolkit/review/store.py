@@ -18,10 +18,9 @@ from types import TracebackType
 from typing import Any
 
 from toolkit.document import Document
-from toolkit.errors import InputError
-from toolkit.review.errors import ItemNotFound, StaleWrite
+from toolkit.errors import InputError, ItemNotFound, StaleWrite
 from toolkit.review.filters import Filters
-from toolkit.review.records import DECISIONS, Decision, Edit, Item, item_columns
+from toolkit.review.records import DECISIONS, Edit, Item, ReviewDecision, item_columns
 from toolkit.review.schema import STATUSES, connect, now, transaction
 
 __all__ = ["ReviewStore", "check_reviewer", "text_diff"]
@@ -251,17 +250,17 @@ class ReviewStore:
             "template": distinct("SELECT DISTINCT template FROM items ORDER BY template"),
         }
 
-    def decisions(self, doc_id: str | None = None) -> list[Decision]:
+    def decisions(self, doc_id: str | None = None) -> list[ReviewDecision]:
         """Every decision (of one item, or all), oldest first."""
         rows = self._history("decisions", doc_id)
-        return [Decision.from_row(row) for row in rows]
+        return [ReviewDecision.from_row(row) for row in rows]
 
-    def latest_decisions(self) -> dict[str, Decision]:
+    def latest_decisions(self) -> dict[str, ReviewDecision]:
         """The newest decision of every decided item."""
         rows = self.conn.execute(
             "SELECT * FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY doc_id)"
         )
-        return {row["doc_id"]: Decision.from_row(row) for row in rows}
+        return {row["doc_id"]: ReviewDecision.from_row(row) for row in rows}
 
     def edits(self, doc_id: str) -> list[Edit]:
         rows = self.conn.execute("SELECT * FROM edits WHERE doc_id = ? ORDER BY id", (doc_id,))

@@ -24,10 +24,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from toolkit.errors import ConfigError, InputError
+from toolkit.errors import ConfigError, InputError, ItemNotFound, StaleWrite
 from toolkit.packaged import data_path
 from toolkit.review import display
-from toolkit.review.errors import ItemNotFound, StaleWrite
 from toolkit.review.filters import Filters
 from toolkit.review.reasons import DEFAULT_REASONS, load_reasons
 from toolkit.review.security import Guard, parse_form

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from toolkit.errors import ConfigError
-from toolkit.generate.backend import Backend, check_concurrency, check_timeout
-from toolkit.generate.offline import OfflineBackend
+from toolkit.generate.backends.base import Backend, check_concurrency, check_timeout
+from toolkit.generate.backends.offline import OfflineBackend
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "OFFLINE_MODEL", "default_backend", "open_backend"]
 
@@ -43,7 +43,7 @@ def open_backend(
     if name == "offline":
         return OfflineBackend()
     if name == "anthropic":
-        from toolkit.generate.anthropic_backend import AnthropicBackend
+        from toolkit.generate.backends.anthropic import AnthropicBackend
 
         return AnthropicBackend(
             concurrency=concurrency,

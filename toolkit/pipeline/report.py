@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from toolkit.build.html import render_report_html
-from toolkit.build.layout import BuildLayout
 from toolkit.io.atomic import atomic_write
+from toolkit.pipeline.html import render_report_html
+from toolkit.pipeline.layout import BuildLayout
 
 __all__ = ["report_json", "write_build_report", "write_report"]
 
@@ -56,9 +56,9 @@ def write_build_report(
     """Collect every stage's figures (`figures.collect_report`) with the build's
     own record (each stage's figures but the report's, and the gate) and write
     the report where it changed."""
-    from toolkit.build.figures import collect_report
     from toolkit.constitution import load_constitution
-    from toolkit.embedding_cache import EmbeddingCache
+    from toolkit.embeddings import EmbeddingCache
+    from toolkit.pipeline.figures import collect_report
 
     with EmbeddingCache(layout.embedding_cache, quiet=quiet) as cache:
         report = collect_report(layout, load_constitution(constitution), mixes=mixes, cache=cache)

@@ -29,7 +29,7 @@ import httpx2
 from anthropic.types import Message
 
 from toolkit.errors import ConfigError
-from toolkit.generate.anthropic_common import (
+from toolkit.generate.backends.anthropic.common import (
     Retrier,
     classify,
     connect_cause,
@@ -40,7 +40,7 @@ from toolkit.generate.anthropic_common import (
     public_url,
     result_from_message,
 )
-from toolkit.generate.backend import (
+from toolkit.generate.backends.base import (
     GenerationRequest,
     GenerationResult,
     ResultCallback,

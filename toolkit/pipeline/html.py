@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolkit.contamination.views import gate_outcome
-from toolkit.generate.backend import Usage
+from toolkit.generate.backends.base import Usage
 from toolkit.mix.card import composition_svg
 from toolkit.pages import render_page
 from toolkit.svg import bar_chart, dot_chart, stacked_bar

@@ -2,8 +2,8 @@
 
 It owns the client (built with `max_retries=0`, since retries happen here
 through an injectable `sleep`) and chooses the path; the work itself lives in
-`anthropic_live` and `anthropic_batch`, over shared request building, result
-parsing and error handling in `anthropic_common`. The key is never stored on
+`live` and `batch`, over shared request building, result
+parsing and error handling in `common`. The key is never stored on
 the backend, never printed, and masked in every error it reports.
 """
 
@@ -20,11 +20,15 @@ import anthropic
 import httpx2
 
 from toolkit.errors import ConfigError
-from toolkit.generate.anthropic_batch import MAX_BATCH_BYTES, MAX_BATCH_REQUESTS, BatchRunner
-from toolkit.generate.anthropic_common import Retrier
-from toolkit.generate.anthropic_live import STALL_AFTER, LiveRunner
-from toolkit.generate.anthropic_state import BatchState
-from toolkit.generate.backend import (
+from toolkit.generate.backends.anthropic.batch import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_REQUESTS,
+    BatchRunner,
+)
+from toolkit.generate.backends.anthropic.common import Retrier
+from toolkit.generate.backends.anthropic.live import STALL_AFTER, LiveRunner
+from toolkit.generate.backends.anthropic.state import BatchState
+from toolkit.generate.backends.base import (
     GenerationRequest,
     ResultCallback,
     SentCallback,
@@ -42,7 +46,7 @@ class AnthropicBackend:
     (`ANTHROPIC_BASE_URL` is honoured as the SDK does); `http_client` lets tests
     and proxies supply the transport. `state_path` makes batch runs resumable.
     `timeout` bounds connect and read of each live call (None: the read limit
-    follows `max_tokens`, see `anthropic_live.default_timeout`); batch calls
+    follows `max_tokens`, see `live.default_timeout`); batch calls
     keep the SDK's limits, since an upload or a results file can be large.
     """
 

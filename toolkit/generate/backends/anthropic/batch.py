@@ -32,7 +32,7 @@ from anthropic.types.messages import MessageBatch, MessageBatchIndividualRespons
 from anthropic.types.messages.batch_create_params import Request as BatchItem
 
 from toolkit.errors import BackendError, ConfigError
-from toolkit.generate.anthropic_common import (
+from toolkit.generate.backends.anthropic.common import (
     SERVICE,
     Retrier,
     connect_cause,
@@ -44,8 +44,8 @@ from toolkit.generate.anthropic_common import (
     public_url,
     result_from_message,
 )
-from toolkit.generate.anthropic_state import BatchEntry, BatchState
-from toolkit.generate.backend import (
+from toolkit.generate.backends.anthropic.state import BatchEntry, BatchState
+from toolkit.generate.backends.base import (
     Failure,
     GenerationRequest,
     GenerationResult,

@@ -20,7 +20,7 @@ from anthropic.types import Message, TextBlock, TextBlockParam
 from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
 
 from toolkit.errors import BackendError
-from toolkit.generate.backend import Failure, GenerationRequest, GenerationResult, Usage
+from toolkit.generate.backends.base import Failure, GenerationRequest, GenerationResult, Usage
 
 __all__ = [
     "DEFAULT_TEMPERATURE",

@@ -16,7 +16,10 @@ forces fp32 anywhere; `embedder_info()` names the path taken, for manifests.
 On a machine with a CUDA GPU the model runs there (`torch-cuda-fp32`, or
 `torch-cuda-bf16-autocast` with precision bf16); `CCORPUS_EMBED_DEVICE=cpu`
 keeps it on the CPU, `cuda` insists on the GPU. GPU vectors are cached under
-their own path's name, never mixed with CPU ones.
+their own path's name (`model_key`), never mixed with CPU ones.
+
+`MiniLM` is the model as an `Embedder`, what an `EmbeddingCache` is given
+when it is given none.
 """
 
 from __future__ import annotations
@@ -32,23 +35,27 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from toolkit.embedding_cache import DEFAULT_MODEL
 from toolkit.errors import ConfigError
 from toolkit.progress import step
 
 __all__ = [
+    "DEFAULT_MODEL",
     "DEVICES",
     "DEVICE_ENV",
     "PRECISIONS",
     "PRECISION_ENV",
     "EmbedPath",
+    "MiniLM",
     "cpu_supports_bf16",
     "embed",
     "embedder_info",
     "load_embedder",
+    "model_key",
     "prepare_embedder",
     "select_path",
 ]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 PRECISION_ENV = "CCORPUS_EMBED_PRECISION"
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -138,6 +145,13 @@ def select_path(
     if supported:
         return _path("bf16", "auto: the CPU has AVX512-BF16 or AMX-BF16")
     return _path("fp32", "auto: the CPU lacks AVX512-BF16 and AMX-BF16")
+
+
+def model_key(path: EmbedPath) -> str:
+    """The bundled model's key for compute path `path` in an embedding cache: the
+    path is named unless it is CPU fp32, so bf16 or GPU vectors never stand in for
+    CPU fp32 ones (or back) in a shared cache."""
+    return DEFAULT_MODEL if path.name == "torch-fp32" else f"{DEFAULT_MODEL}+{path.name}"
 
 
 def _path(precision: str, reason: str, device: str = "cpu") -> EmbedPath:
@@ -239,3 +253,26 @@ def embed(
     if path.bf16:  # normalised in bfloat16: make the norms 1 to float32 precision
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), np.float32(1e-12))
     return out
+
+
+class MiniLM:
+    """The bundled model as an `Embedder`: `embed` with this object's `precision`
+    and `device` (None: the variables, else auto). `name` is its embedding-cache
+    key on the path those choose; `prepare` loads it before a first batch."""
+
+    def __init__(self, precision: str | None = None, *, device: str | None = None) -> None:
+        self.precision = precision
+        self.device = device
+
+    def __repr__(self) -> str:
+        return f"MiniLM(precision={self.precision!r}, device={self.device!r})"
+
+    @property
+    def name(self) -> str:
+        return model_key(select_path(self.precision, device=self.device))
+
+    def prepare(self, quiet: bool = True) -> None:
+        prepare_embedder(self.precision, device=self.device, quiet=quiet)
+
+    def __call__(self, texts: Sequence[str], /) -> npt.NDArray[np.float32]:
+        return embed(texts, precision=self.precision, device=self.device)

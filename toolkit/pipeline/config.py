@@ -13,7 +13,7 @@ from typing import Any
 
 from toolkit.dedup.config import INDEX_KINDS, STAGES
 from toolkit.document import KINDS
-from toolkit.generate.backend import MAX_CONCURRENCY
+from toolkit.generate.backends.base import MAX_CONCURRENCY
 from toolkit.tables import TableReader, read_toml, resolve_path
 
 __all__ = ["PLAN_KINDS", "BuildConfig", "EvalSet", "PlanConfig", "load_build_config"]
@@ -43,7 +43,7 @@ _GENERATE = {
 }
 _PLAN = {"n": "a positive integer", "per_principle": "a positive integer", "seed": "an integer"}
 _QUALITY = {
-    "profile": "a TOML quality profile path (default: the shipped default.v1)",
+    "profile": "a TOML quality profile path (default: the shipped default.v2)",
     "embed": "true or false (embedding grounding of explainers)",
     "spacy_model": "the name of an installed spaCy pipeline",
 }

@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from rich.console import Console
 
+from toolkit.embeddings.embedder import Embedder
 from toolkit.errors import InputError
 from toolkit.progress import Step, note, step
 
@@ -341,7 +342,7 @@ def load_static_model(
 
 def static_embedder(
     directory: str | Path | None = None, *, quiet: bool = True, distill: Distiller | None = None
-) -> Any:
+) -> Embedder:
     """An `Embedder` (texts -> L2-normalised float32 rows) over the static model kept
     under `directory` (default `default_root()`). The model is made ready now, so a
     distillation shows its own notice and bar before any embedding bar starts."""

@@ -20,7 +20,7 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from toolkit.generate.backend import (
+from toolkit.generate.backends.base import (
     Failure,
     GenerationRequest,
     GenerationResult,

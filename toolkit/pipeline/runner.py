@@ -1,7 +1,7 @@
 """`run_build`: the whole pipeline from one config, incremental and resumable.
 
 plan -> generate -> quality -> dedup -> contamination -> review -> mix, then
-the report. Each stage runs only when its key (see `toolkit.build.state`)
+the report. Each stage runs only when its key (see `toolkit.pipeline.state`)
 changed or its outputs are gone; a stage that fails leaves every earlier one
 recorded, and the rerun starts where it failed. The review gate stops the
 build before the mix while reviewed kinds still await curators.
@@ -17,13 +17,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from toolkit.build import steps
-from toolkit.build.config import BuildConfig, load_build_config
-from toolkit.build.layout import BuildLayout
-from toolkit.build.report import write_build_report
-from toolkit.build.state import BuildState, file_digest, key_of, tree_digest
 from toolkit.errors import CheckFailed, ConfigError
 from toolkit.io.atomic import remove_stale_temps
+from toolkit.pipeline import steps
+from toolkit.pipeline.config import BuildConfig, load_build_config
+from toolkit.pipeline.layout import BuildLayout
+from toolkit.pipeline.report import write_build_report
+from toolkit.pipeline.state import BuildState, file_digest, key_of, tree_digest
 
 __all__ = ["STAGES", "BuildOptions", "run_build"]
 
@@ -132,7 +132,7 @@ class _Build:
                     partial(steps.generate, config, layout, kind, backend, model, quiet),
                 )
             )
-        profile = file_digest(config.quality_profile) if config.quality_profile else "default"
+        profile = steps.profile_digest(config)
         quality = self.step(
             "quality",
             "quality",

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from toolkit.document import Document
-from toolkit.embedding_cache import EmbeddingCache
+from toolkit.embeddings import EmbeddingCache
 from toolkit.errors import InputError
 from toolkit.generate.run_report import opening_ngram
 from toolkit.io import read_documents

@@ -26,15 +26,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from toolkit.embeddings.embedder import Embedder, embed_checked
+from toolkit.embeddings.model import DEFAULT_MODEL, MiniLM
 from toolkit.errors import InputError
 from toolkit.progress import progress
 
-__all__ = ["DEFAULT_MODEL", "Embedder", "EmbeddingCache", "model_key", "text_hash"]
+__all__ = ["CACHE_DIR", "DB_NAME", "EmbeddingCache", "default_cache_dir", "text_hash"]
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+#: Where a cache folder goes under its root when none is named (`default_cache_dir`).
+CACHE_DIR = Path(".ccorpus-cache") / "embeddings"
 DB_NAME = "embeddings.sqlite3"
-
-Embedder = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
@@ -46,8 +47,15 @@ CREATE TABLE IF NOT EXISTS vectors (
     PRIMARY KEY (model, key)
 ) WITHOUT ROWID
 """
-_UNCACHED_BATCH = 8192  # texts per embedder call in embed_uncached (cheap models)
 _LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's parameter limit
+
+
+def default_cache_dir(root: str | Path | None = None) -> Path:
+    """The embedding cache folder used when none is named: `.ccorpus-cache/embeddings`
+    under `root` (`ccorpus dedup` passes its output folder), else under the working
+    directory. `ccorpus contamination check` reads the latter, so point it at
+    dedup's with `--cache` to reuse dedup's vectors."""
+    return CACHE_DIR if root is None else Path(root) / CACHE_DIR
 
 
 def text_hash(text: str) -> str:
@@ -55,38 +63,15 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def model_key(path: Any) -> str:
-    """The bundled model's key for compute path `path` (an `embeddings.EmbedPath`):
-    the path is named unless it is CPU fp32, so bf16 or GPU vectors never stand in
-    for CPU fp32 ones (or back) in a shared cache."""
-    return DEFAULT_MODEL if path.name == "torch-fp32" else f"{DEFAULT_MODEL}+{path.name}"
-
-
-def _default_key() -> str:
-    from toolkit.embeddings import select_path
-
-    return model_key(select_path())
-
-
-def _default_embedder(texts: Sequence[str]) -> npt.NDArray[np.float32]:
-    from toolkit.embeddings import embed
-
-    return embed(texts)
-
-
-def _prepare_default(quiet: bool) -> None:
-    from toolkit.embeddings import prepare_embedder
-
-    prepare_embedder(quiet=quiet)
-
-
 class EmbeddingCache:
     """`get_or_embed(ids, texts)` returns one row per text, embedding only misses.
 
-    `embedder` defaults to the bundled MiniLM; pass another callable (and its
-    own `model_name`) to cache a different model. `embedded` and `hits` count
-    vectors computed and served from disk over this object's life;
-    `last_embedded` counts those of the latest call.
+    The cache is given its `embedder` (kept as `.embedder`): by default the
+    bundled `MiniLM`; pass another `Embedder` (and its own `model_name`) to
+    cache a different model. The name `DEFAULT_MODEL` stands for the bundled
+    model's key on the compute path this machine takes (`model.model_key`).
+    `embedded` and `hits` count vectors computed and served from disk over this
+    object's life; `last_embedded` counts those of the latest call.
     """
 
     def __init__(
@@ -103,15 +88,17 @@ class EmbeddingCache:
         self.directory = Path(directory)
         self.model_name = model_name
         if model_name == DEFAULT_MODEL:
-            self.model_name = _default_key()
+            self.model_name = MiniLM().name
         self.batch_size = batch_size
         self.quiet = quiet
         self.embedded = 0
         self.hits = 0
         self.last_embedded = 0
-        self._embedder = embedder or _default_embedder
+        self.embedder: Embedder = MiniLM() if embedder is None else embedder
         # the bundled model loads (its own bar) before the first batch, not inside it
-        self._prepare = _prepare_default if embedder is None else None
+        self._prepare: Callable[[bool], None] | None = (
+            self.embedder.prepare if isinstance(self.embedder, MiniLM) else None
+        )
         self.path = self.directory / DB_NAME
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -138,23 +125,7 @@ class EmbeddingCache:
         return found
 
     def _embed_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        vectors = np.asarray(self._embedder(texts), dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[0] != len(texts):
-            raise InputError(
-                f"embedder for {self.model_name!r}: expected {len(texts)} rows, "
-                f"got shape {vectors.shape}"
-            )
-        return vectors
-
-    def embed_uncached(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Vectors for `texts` from this cache's model, neither read from nor kept
-        on disk: for texts too many and too cheap to be worth a row each."""
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        step = max(self.batch_size, _UNCACHED_BATCH)
-        blocks = [self._embed_batch(texts[i : i + step]) for i in range(0, len(texts), step)]
-        self.embedded += len(texts)
-        return np.concatenate(blocks)
+        return embed_checked(self.embedder, texts, self.model_name)
 
     def get_or_embed(
         self, ids: Sequence[str] | None, texts: Sequence[str]

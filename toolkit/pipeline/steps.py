@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from toolkit.build.config import BuildConfig
-from toolkit.build.layout import BuildLayout
 from toolkit.document import Document
 from toolkit.errors import CheckFailed
 from toolkit.io import read_documents, write_documents
+from toolkit.pipeline.config import BuildConfig
+from toolkit.pipeline.layout import BuildLayout
 
 __all__ = [
     "clear",
@@ -184,13 +184,24 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
 
 def attributes_digest(config: BuildConfig) -> str:
     """The digest of the attribute lists and tools file plans draw from ("" without plans)."""
-    from toolkit.build.state import tree_digest
     from toolkit.generate.attributes import DEFAULT_ATTRIBUTES_DIR
+    from toolkit.pipeline.state import tree_digest
 
     if not config.plans:
         return ""
     root = config.attributes or Path(DEFAULT_ATTRIBUTES_DIR)
     return tree_digest([root, root.parent / "tools.json"])
+
+
+def profile_digest(config: BuildConfig) -> str:
+    """The digest of the quality profile: the config's file, else every shipped profile
+    (so a new default version, such as default.v2, reruns quality)."""
+    from toolkit.packaged import data_path
+    from toolkit.pipeline.state import file_digest, tree_digest
+
+    if config.quality_profile:
+        return file_digest(config.quality_profile)
+    return tree_digest([data_path("quality")])
 
 
 def judge_setup(config: BuildConfig, layout: BuildLayout) -> Any:
@@ -208,7 +219,7 @@ def judge_setup(config: BuildConfig, layout: BuildLayout) -> Any:
 
 def review_digest(db: Path) -> str:
     """What the review state is, as a short hash: each item's status and version."""
-    from toolkit.build.state import key_of
+    from toolkit.pipeline.state import key_of
     from toolkit.review import ReviewStore
 
     if not db.exists():

@@ -16,21 +16,21 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from toolkit.build.corpus_stats import (
+from toolkit.constitution.model import Constitution
+from toolkit.contamination.views import group_hits
+from toolkit.embeddings import EmbeddingCache
+from toolkit.errors import InputError
+from toolkit.generate.ledger import CostLedger
+from toolkit.generate.rundir import LEDGER
+from toolkit.io import read_documents
+from toolkit.pipeline.corpus_stats import (
     NOT_RUN,
     coverage_figures,
     diversity_figures,
     ran,
     tally_corpus,
 )
-from toolkit.build.layout import BuildLayout
-from toolkit.constitution.model import Constitution
-from toolkit.contamination.views import group_hits
-from toolkit.embedding_cache import EmbeddingCache
-from toolkit.errors import InputError
-from toolkit.generate.ledger import CostLedger
-from toolkit.generate.rundir import LEDGER
-from toolkit.io import read_documents
+from toolkit.pipeline.layout import BuildLayout
 
 __all__ = ["NOT_RUN", "collect_report"]
 
