@@ -258,3 +258,33 @@ def test_a_profile_without_score_terms_scores_nothing() -> None:
     record = Composite(v1).record("story", {"words": 300, "deliberation_density": 1.0})
     assert record["score"] is None and record["components"] == {}
     assert record["profile"] == "default.v1" and record["signals"]["words"] == 300
+
+
+def test_scoring_loads_minilm_under_its_own_bar_before_the_scoring_bar(
+    corpus: Path,
+    tmp_path: Path,
+    constitution: Constitution,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """Seconds of loading MiniLM for grounding must not leave "scoring" standing still."""
+    import numpy as np
+
+    from toolkit.embeddings import model as embeddings
+    from toolkit.quality import score_corpus
+
+    class FakeMiniLM:
+        def encode(self, texts: list[str], **_: object) -> Any:
+            return np.tile(np.eye(1, 4, dtype=np.float32), (len(texts), 1))
+
+    monkeypatch.setenv(embeddings.PRECISION_ENV, "fp32")
+    monkeypatch.setenv(embeddings.DEVICE_ENV, "cpu")
+    monkeypatch.setattr(embeddings, "_LOADED", {})
+    monkeypatch.setattr(embeddings, "_load", lambda device: FakeMiniLM())
+    score_corpus(corpus, tmp_path / "out", constitution=constitution, embeddings=True)
+    err = capfd.readouterr().err
+    assert "loading the MiniLM embedding model (cpu)" in err
+    assert err.index("loading the MiniLM") < err.index("scoring")
+    monkeypatch.setattr(embeddings, "_LOADED", {})
+    score_corpus(corpus, tmp_path / "q", constitution=constitution, embeddings=True, quiet=True)
+    assert capfd.readouterr().err == ""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.constitution.model import Constitution
+from toolkit.embeddings import prepare_embedder
 from toolkit.errors import InputError, RecordError
 from toolkit.io.atomic import atomic_write
 from toolkit.io.corpus import SkipReport, read_documents, require_documents
@@ -123,6 +124,8 @@ def score_corpus(
         embeddings=embeddings,
         batch_size=batch_size,
     )
+    if embeddings and constitution is not None:
+        prepare_embedder(quiet=quiet)  # seconds of loading under its own bar, not "scoring 0/N"
     target = Path(out) / SCORES_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{SCORES_FILE}.partial")
