@@ -7,12 +7,16 @@ default as the stage's own command. Unknown keys are refused by name.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from toolkit.dedup.config import INDEX_KINDS, STAGES
+from toolkit.contamination.check import RETRIEVALS, CheckOptions
+from toolkit.dedup.config import INDEX_KINDS, STAGES, DedupConfig
 from toolkit.document import KINDS
+from toolkit.errors import ConfigError
 from toolkit.generate.backends.base import MAX_CONCURRENCY
 from toolkit.tables import TableReader, read_toml, resolve_path
 
@@ -47,22 +51,24 @@ _QUALITY = {
     "embed": "true or false (embedding grounding of explainers)",
     "spacy_model": "the name of an installed spaCy pipeline",
 }
+# Ranges are the library's own (`DedupConfig`, `CheckOptions`), checked by them.
 _DEDUP = {
     "stages": f"a list drawn from {', '.join(STAGES)}",
-    "near_threshold": "a number in [0, 1]",
-    "semantic_threshold": "a number in [-1, 1]",
-    "num_perm": "a positive integer",
-    "ngram": "a positive integer",
+    "near_threshold": "a number (a Jaccard similarity)",
+    "semantic_threshold": "a number (a cosine)",
+    "num_perm": "an integer",
+    "ngram": "an integer",
     "semantic_index": f"one of {', '.join(INDEX_KINDS)}",
 }
+_CHECK_KEYS = ("ngram", "semantic", "semantic_threshold", "gate_ngram", "gate_cosine", "retrieval")
 _CONTAMINATION = {
     "evals": "a list of tables {path, fields}",
-    "ngram": "an integer >= 2",
+    "ngram": "an integer (tokens)",
     "semantic": "true or false",
-    "semantic_threshold": "a number in [-1, 1]",
-    "gate_ngram": "a number in (0, 1]",
-    "gate_cosine": "a number in [-1, 1]",
-    "retrieval": "static or minilm (who picks each eval item's nearest documents)",
+    "semantic_threshold": "a number (a cosine)",
+    "gate_ngram": "a number (a share of an item's n-grams)",
+    "gate_cosine": "a number (a cosine)",
+    "retrieval": f"one of {', '.join(RETRIEVALS)} (who picks each eval item's nearest documents)",
     "plans": "true or false (check the generation plans too)",
     "decontaminate": "true (drop gated documents and go on) or false (a gated item fails)",
     "judge": "anthropic (an LLM judges the strongest semantic hits; its verdict gates them)",
@@ -127,9 +133,9 @@ class BuildConfig:
     quality_profile: Path | None = None
     quality_embed: bool = True
     spacy_model: str | None = None
-    dedup: dict[str, Any] = field(default_factory=dict)
+    dedup: DedupConfig = field(default_factory=DedupConfig)
     evals: tuple[EvalSet, ...] = ()
-    contamination: dict[str, Any] = field(default_factory=dict)
+    contamination: CheckOptions = field(default_factory=CheckOptions)
     judge: dict[str, Any] = field(default_factory=dict)  # backend, model, top; empty: none
     check_plans: bool = True
     decontaminate: bool = True
@@ -179,46 +185,57 @@ def _evals(reader: TableReader) -> tuple[EvalSet, ...]:
     return tuple(sets)
 
 
-def _dedup(reader: TableReader) -> dict[str, Any]:
-    settings: dict[str, Any] = {}
+_Options = TypeVar("_Options")
+
+
+def _library_options(reader: TableReader, make: Callable[..., _Options], **values: Any) -> _Options:
+    """The library's own options object; its range errors name the config file and table."""
+    try:
+        return make(**values)
+    except ConfigError as err:
+        problem = str(err).removeprefix("--")
+        key, sep, rest = problem.partition(":")
+        if sep and " " not in key:  # "near_threshold: expected ..." names its key
+            problem = f"{key.replace('-', '_')}:{rest}"
+        raise ConfigError(f"{reader.file}: {reader.prefix}{problem}") from None
+
+
+def _typed(reader: TableReader, key: str, default: Any) -> Any:
+    """A key's value, of the type of the library's default (ranges are the library's)."""
+    if isinstance(default, bool):
+        return reader.boolean(key, default)
+    if isinstance(default, int):
+        return reader.integer(key, default)
+    if isinstance(default, float):
+        return reader.number(key, default, -math.inf, math.inf, closed=True)
+    return reader.string(key, default)
+
+
+def _dedup(reader: TableReader) -> DedupConfig:
+    defaults = DedupConfig()
+    values = {
+        key: _typed(reader, key, getattr(defaults, key))
+        for key in _DEDUP
+        if key in reader.table and key != "stages"
+    }
     if "stages" in reader.table:
-        settings["stages"] = reader.strings("stages", STAGES)
-    for key in ("near_threshold",):
-        if key in reader.table:
-            settings[key] = reader.number(key, 0.0, 0.0, 1.0, closed=True)
-    if "semantic_threshold" in reader.table:
-        settings["semantic_threshold"] = reader.number("semantic_threshold", 0, -1, 1, True)
-    for key in ("num_perm", "ngram"):
-        if key in reader.table:
-            settings[key] = reader.integer(key, None, 1)
-    if "semantic_index" in reader.table:
-        index = reader.string("semantic_index")
-        if index not in INDEX_KINDS:
-            reader.expect("semantic_index", index)
-        settings["semantic_index"] = index
-    return settings
+        values["stages"] = reader.strings("stages", STAGES)
+    return _library_options(reader, DedupConfig, **values)
 
 
-def _contamination(reader: TableReader) -> dict[str, Any]:
-    settings: dict[str, Any] = {}
-    if "ngram" in reader.table:
-        settings["ngram"] = reader.integer("ngram", None, 2)
-    if "semantic" in reader.table:
-        settings["semantic"] = reader.boolean("semantic", True)
-    for key in ("semantic_threshold", "gate_cosine"):
-        if key in reader.table:
-            settings[key] = reader.number(key, 0.0, -1.0, 1.0, closed=True)
-    if "retrieval" in reader.table:
-        retrieval = reader.string("retrieval")
-        if retrieval not in ("static", "minilm"):
-            reader.expect("retrieval", retrieval)
-        settings["retrieval"] = retrieval
-    if "gate_ngram" in reader.table:
-        settings["gate_ngram"] = reader.number("gate_ngram", 0.5, 1e-9, 1.0, closed=True)
-    return settings
+def _contamination(reader: TableReader) -> CheckOptions:
+    defaults = CheckOptions()
+    values = {
+        key: _typed(reader, key, getattr(defaults, key))
+        for key in _CHECK_KEYS
+        if key in reader.table
+    }
+    options = CheckOptions(**values)
+    _library_options(reader, options.validate)
+    return options
 
 
-def _judge(reader: TableReader, settings: dict[str, Any]) -> dict[str, Any]:
+def _judge(reader: TableReader, settings: CheckOptions) -> dict[str, Any]:
     backend = reader.string("judge")
     if backend is None:
         for key in ("judge_model", "judge_top"):
@@ -227,7 +244,7 @@ def _judge(reader: TableReader, settings: dict[str, Any]) -> dict[str, Any]:
         return {}
     if backend != "anthropic":
         reader.expect("judge", backend)
-    if not settings.get("semantic", True):
+    if not settings.semantic:
         reader.fail("judge", "reads semantic hits: it cannot run with semantic = false")
     judge: dict[str, Any] = {"backend": backend, "model": reader.string("judge_model")}
     judge["top"] = reader.integer("judge_top", None, 1)  # None: the check's default

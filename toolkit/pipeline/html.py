@@ -4,8 +4,8 @@ No scripts and no external assets: inline CSS, charts as inline SVG. The page
 is the template `reports/build-report.html.j2` (autoescaped: generated text,
 eval items and seed attributes can hold markup, and a story may well contain
 `<script>`); this module only turns a `collect_report` dict into what the
-template shows: table rows, a coverage heatmap per document kind, the
-contamination gate in words and hits grouped per eval item.
+template shows: coverage (a heatmap per document kind), diversity and cost
+here, every other section through its stage's `Section.view`.
 """
 
 from __future__ import annotations
@@ -14,32 +14,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from toolkit.contamination.views import gate_outcome
 from toolkit.generate.backends.base import Usage
-from toolkit.mix.card import composition_svg
 from toolkit.pages import render_page
-from toolkit.svg import bar_chart, dot_chart, stacked_bar
+from toolkit.pipeline.sections import Section
+from toolkit.pipeline.stages import DEFAULT_STAGES, Stage
 
 __all__ = ["heatmaps", "render_report_html", "report_context"]
 
-_PCT = ("p50", "p90", "p99", "max")
-_MIX_KEYS = ("share", "share_realised", "epochs_realised", "tokens_requested", "tokens_realised")
 _LEVELS = 5  # shades of a non-zero heatmap cell
 _LABEL = 28  # characters of a heatmap column label before it is cut (the title has it whole)
-_SECTIONS = (
-    ("coverage", "Principle coverage"),
-    ("diversity", "Diversity"),
-    ("quality", "Quality"),
-    ("dedup", "Deduplication"),
-    ("contamination", "Contamination"),
-    ("review", "Review"),
-    ("mixes", "Mixes"),
-    ("cost", "Cost so far"),
-)
-
-
-def _pick(data: dict[str, Any], keys: Sequence[str]) -> dict[str, float]:
-    return {key: float(data[key]) for key in keys}
 
 
 def _level(count: int, top: int) -> int:
@@ -147,86 +130,6 @@ def _diversity(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _quality(q: dict[str, Any]) -> dict[str, Any]:
-    by_count = sorted(q["rejects_by_reason"].items(), key=lambda item: (-item[1], item[0]))
-    reasons = [(reason, float(n)) for reason, n in by_count]
-    return {**q, "chart": bar_chart(reasons, label="rejects by reason")}
-
-
-def _dedup(d: dict[str, Any]) -> dict[str, Any]:
-    by_size = sorted(d["cluster_sizes"].items(), key=lambda item: int(item[0]))
-    sizes = [(f"{size} documents", float(n)) for size, n in by_size]
-    return {
-        "documents": d["documents"],
-        "kept": d["kept"],
-        "dropped": d["dropped"],
-        "stages": [[name, s["input"], s["kept"], s["dropped"]] for name, s in d["stages"].items()],
-        "chart": bar_chart(sizes, label="cluster-size histogram"),
-        "clusters": [
-            [c["stage"], c["size"], c["kept"], len(c["dropped"]), c["snippet"]]
-            for c in d["top_clusters"]
-        ],
-    }
-
-
-def _contamination(c: dict[str, Any]) -> dict[str, Any]:
-    gate = c["gate"]
-    keys = ("items", "too_short", "hits", "items_with_hits", "failing", *_PCT)
-    decontamination = c.get("decontamination")
-    if decontamination is None and c.get("removed") is not None:  # a report.json of before
-        decontamination = {"dropped": c["removed"]}
-    marker = None if gate["cosine"] is None else ("gate", gate["cosine"])
-    return {
-        "outcome": gate_outcome(gate, decontamination, plan_hits=c.get("plan_gated_hits", 0)),
-        "rows": [
-            [name, *(e[k] if e[k] is not None else "-" for k in keys)]
-            for name, e in c["evals"].items()
-        ],
-        "groups": c.get("items", []),
-        "hits": c.get("hits", sum(e["hits"] for e in c["evals"].values())),
-        "items_with_hits": c.get("items_with_hits", 0),
-        "eval_items": sum(e["items"] for e in c["evals"].values()),
-        "documents": c["documents"],
-        "chart": dot_chart(
-            [(name, _pick(e, _PCT)) for name, e in c["evals"].items() if e["max"] is not None],
-            label="nearest-neighbour similarity percentiles",
-            marker=marker,
-        ),
-    }
-
-
-def _review(r: dict[str, Any]) -> dict[str, Any]:
-    states = [(s, float(r[s] or 0)) for s in ("accepted", "rejected", "needs-edit", "pending")]
-    return {**r, "chart": stacked_bar(states, label="review progress")}
-
-
-def _mix(name: str, m: dict[str, Any]) -> dict[str, Any]:
-    if m["status"] != "ok":
-        return {"name": name, "ran": False}
-    sources = m["sources"]
-    return {
-        "name": name,
-        "ran": True,
-        "path": m["path"],
-        "tokens": m["tokens"],
-        "stacked": stacked_bar(
-            [(s, float(v["tokens_realised"] or 0)) for s, v in sources.items()],
-            label=f"{name} composition",
-        ),
-        "composition": composition_svg(sources),
-        "sources": [[src, *(s[k] for k in _MIX_KEYS)] for src, s in sources.items()],
-        "kinds": [
-            [kind, *(t.get(s, 0) for s in ("train", "validation", "total"))]
-            for kind, t in m["kinds"].items()
-        ],
-        "notes": [str(n) for n in m["notes"]],
-    }
-
-
-def _mixes(mixes: dict[str, Any]) -> dict[str, Any]:
-    return {"mixes": [_mix(name, m) for name, m in sorted(mixes.items())]}
-
-
 def _cost(c: dict[str, Any]) -> dict[str, Any]:
     keys = tuple(Usage().to_dict())  # input, output, cache write, cache read
     rows = [
@@ -248,26 +151,30 @@ def _build(b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_VIEWS = {
-    "coverage": _coverage,
-    "diversity": _diversity,
-    "quality": _quality,
-    "dedup": _dedup,
-    "contamination": _contamination,
-    "review": _review,
-    "mixes": _mixes,
-    "cost": _cost,
-}
+def _sections(order: Sequence[type[Stage]]) -> list[Section]:
+    """Coverage and diversity, each stage's own section in build order, then the cost."""
+    head = [
+        Section("coverage", "Principle coverage", _nothing, _coverage),
+        Section("diversity", "Diversity", _nothing, _diversity),
+    ]
+    own = [stage.section for stage in order if stage.section is not None]
+    return [*head, *own, Section("cost", "Cost so far", _nothing, _cost)]
 
 
-def report_context(report: dict[str, Any]) -> dict[str, Any]:
+def _nothing(*_: Any) -> dict[str, Any]:  # these three are collected by figures.collect_report
+    return {}
+
+
+def report_context(
+    report: dict[str, Any], order: Sequence[type[Stage]] = DEFAULT_STAGES
+) -> dict[str, Any]:
     """What the template shows, section by section, for a `collect_report` dict."""
     sections = []
-    for key, heading in _SECTIONS:
-        section = report.get(key) or {}
-        ran = key == "mixes" or section.get("status") == "ok"  # mixes: one status per mix
-        data = _VIEWS[key](section) if ran else {}
-        sections.append({"key": key, "heading": heading, "ran": ran, "data": data})
+    for section in _sections(order):
+        figures = report.get(section.key) or {}
+        ran = section.always or figures.get("status") == "ok"
+        data = section.view(figures) if ran else {}
+        sections.append({"key": section.key, "heading": section.heading, "ran": ran, "data": data})
     build = report.get("build")
     return {
         "title": f"Build report: {report['constitution']['title']}",
@@ -277,6 +184,8 @@ def report_context(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_report_html(report: dict[str, Any]) -> str:
+def render_report_html(
+    report: dict[str, Any], order: Sequence[type[Stage]] = DEFAULT_STAGES
+) -> str:
     """The whole page for a `collect_report` dict (plus an optional `build` entry)."""
-    return render_page("build-report.html.j2", **report_context(report))
+    return render_page("build-report.html.j2", **report_context(report, order))

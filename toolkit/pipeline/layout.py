@@ -17,6 +17,7 @@ OUT/review/review.db                the curators' queue (SQLite)
 OUT/review/queue.json               review figures at the last build
 OUT/final/                          the documents a mix may draw on, reviews applied
 OUT/mix/NAME/                       one built mix: manifest.json, README.md, shards
+OUT/NAME/                           a stage added to the build (`stage(name)`)
 OUT/report.json, OUT/report.html    the build report
 """
 
@@ -85,6 +86,10 @@ class BuildLayout:
 
     def mix(self, name: str) -> Path:
         return self.root / "mix" / name
+
+    def stage(self, name: str) -> Path:
+        """The folder of a stage the layout does not name otherwise: OUT/NAME."""
+        return self.root / name
 
     @property
     def report_json(self) -> Path:

@@ -10,12 +10,14 @@ a report read back from report.json renders to the same bytes.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from toolkit.io.atomic import atomic_write
 from toolkit.pipeline.html import render_report_html
 from toolkit.pipeline.layout import BuildLayout
+from toolkit.pipeline.stages import DEFAULT_STAGES, Stage
 
 __all__ = ["report_json", "write_build_report", "write_report"]
 
@@ -36,10 +38,14 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
     return True
 
 
-def write_report(layout: BuildLayout, report: dict[str, Any]) -> bool:
-    """Write report.json and report.html where their content differs; True if any was written."""
+def write_report(
+    layout: BuildLayout, report: dict[str, Any], order: Sequence[type[Stage]] = DEFAULT_STAGES
+) -> bool:
+    """Write report.json and report.html where their content differs; True if any was written.
+
+    `order`: the build's stages, whose sections the page shows."""
     text = report_json(report)
-    page = render_report_html(json.loads(text))
+    page = render_report_html(json.loads(text), order)
     wrote_json = _write_if_changed(layout.report_json, text.encode("utf-8"))
     wrote_html = _write_if_changed(layout.report_html, page.encode("utf-8"))
     return wrote_json or wrote_html
@@ -50,8 +56,10 @@ def write_build_report(
     constitution: Path,
     stages: dict[str, Any],
     gate: Any,
-    mixes: list[str],
+    instances: Mapping[str, Sequence[str]],
     quiet: bool,
+    *,
+    order: Sequence[type[Stage]] = DEFAULT_STAGES,
 ) -> bool:
     """Collect every stage's figures (`figures.collect_report`) with the build's
     own record (each stage's figures but the report's, and the gate) and write
@@ -61,9 +69,15 @@ def write_build_report(
     from toolkit.pipeline.figures import collect_report
 
     with EmbeddingCache(layout.embedding_cache, quiet=quiet) as cache:
-        report = collect_report(layout, load_constitution(constitution), mixes=mixes, cache=cache)
+        report = collect_report(
+            layout,
+            load_constitution(constitution),
+            cache=cache,
+            order=order,
+            instances=instances,
+        )
     report["build"] = {
         "stages": {name: figures for name, figures in sorted(stages.items()) if name != "report"},
         "gate": gate,
     }
-    return write_report(layout, report)
+    return write_report(layout, report, order)

@@ -12,6 +12,7 @@ library call here passes `overwrite=True`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 from collections import Counter
@@ -26,6 +27,7 @@ from toolkit.pipeline.config import BuildConfig
 from toolkit.pipeline.layout import BuildLayout
 
 __all__ = [
+    "attribute_paths",
     "clear",
     "contamination",
     "dedup",
@@ -34,6 +36,7 @@ __all__ = [
     "mix",
     "plan",
     "principles",
+    "profile_path",
     "quality",
     "review",
     "review_digest",
@@ -135,13 +138,13 @@ def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, 
 
 
 def dedup(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
-    from toolkit.dedup import DedupConfig, deduplicate
+    from toolkit.dedup import deduplicate
 
-    settings = {"cache_dir": layout.embedding_cache, "quiet": quiet, **config.dedup}
+    settings = dataclasses.replace(config.dedup, cache_dir=layout.embedding_cache, quiet=quiet)
     report = deduplicate(
         layout.quality / "kept",
         layout.dedup,
-        DedupConfig(**settings),
+        settings,
         allow_empty=True,
         overwrite=True,
     )
@@ -150,11 +153,13 @@ def dedup(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, An
 
 def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
     """Check against every eval set; gated documents are dropped, or fail the build."""
-    from toolkit.contamination import CheckOptions, gate_or_raise, run_check
+    from toolkit.contamination import gate_or_raise, run_check
     from toolkit.contamination.judge import judge_problem
     from toolkit.errors import CheckFailed
 
-    options = CheckOptions(cache_dir=layout.embedding_cache, quiet=quiet, **config.contamination)
+    options = dataclasses.replace(
+        config.contamination, cache_dir=layout.embedding_cache, quiet=quiet
+    )
     plans = [layout.plan(p.kind) for p in config.plans] if config.check_plans else []
     judge = judge_setup(config, layout) if config.judge else None
     report = run_check(
@@ -182,26 +187,22 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
     }
 
 
-def attributes_digest(config: BuildConfig) -> str:
-    """The digest of the attribute lists and tools file plans draw from ("" without plans)."""
+def attribute_paths(config: BuildConfig) -> list[Path]:
+    """The attribute lists and tools file plans draw from (none without plans)."""
     from toolkit.generate.attributes import DEFAULT_ATTRIBUTES_DIR
-    from toolkit.pipeline.state import tree_digest
 
     if not config.plans:
-        return ""
+        return []
     root = config.attributes or Path(DEFAULT_ATTRIBUTES_DIR)
-    return tree_digest([root, root.parent / "tools.json"])
+    return [root, root.parent / "tools.json"]
 
 
-def profile_digest(config: BuildConfig) -> str:
-    """The digest of the quality profile: the config's file, else every shipped profile
+def profile_path(config: BuildConfig) -> Path:
+    """The quality profile: the config's file, else the folder of every shipped profile
     (so a new default version, such as default.v2, reruns quality)."""
     from toolkit.packaged import data_path
-    from toolkit.pipeline.state import file_digest, tree_digest
 
-    if config.quality_profile:
-        return file_digest(config.quality_profile)
-    return tree_digest([data_path("quality")])
+    return config.quality_profile or data_path("quality")
 
 
 def judge_setup(config: BuildConfig, layout: BuildLayout) -> Any:

@@ -1,0 +1,35 @@
+"""plan:KIND: one generation plan per kind the config names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from toolkit.pipeline import steps
+from toolkit.pipeline.config import BuildConfig
+from toolkit.pipeline.stages.base import Stage
+
+__all__ = ["Plan"]
+
+
+class Plan(Stage):
+    name = "plan"
+
+    @classmethod
+    def instances(cls, config: BuildConfig) -> tuple[str | None, ...]:
+        return tuple(plan.kind for plan in config.plans)
+
+    def inputs(self) -> Sequence[Path]:
+        return [self.config.constitution, *steps.attribute_paths(self.config)]
+
+    def settings(self) -> Any:
+        return next(p for p in self.config.plans if p.kind == self.instance).settings()
+
+    def outputs(self) -> Sequence[Path]:
+        assert self.instance is not None
+        return [self.layout.plan(self.instance)]
+
+    def run(self) -> dict[str, Any]:
+        assert self.instance is not None
+        return steps.plan(self.config, self.layout, self.instance, self.build.quiet)
