@@ -134,3 +134,31 @@ def test_the_readme_tour_runs_top_to_bottom(tmp_path: Path) -> None:
             assert "ANTHROPIC_API_KEY" in done.stderr and done.stderr.count("\n") == 1, where
             continue
         assert done.returncode == step.expected, f"{where}\n{done.stderr[-2000:]}"
+    _the_demo_mix_honours_min_quality(tmp_path / "out" / "demo")
+
+
+def _the_demo_mix_honours_min_quality(demo: Path) -> None:
+    """The tour built the demo: its mix keeps only stories whose quality score (written by
+    the quality stage into metadata) meets the spec's `min_quality`."""
+    import json
+
+    import zstandard
+
+    from toolkit.io import read_documents
+
+    manifest = json.loads((demo / "mix" / "demo-mix" / "manifest.json").read_text())
+    stories = manifest["sources"]["stories"]
+    floor = stories["min_quality"]["score"]
+    scores = {
+        doc.id: doc.metadata["quality"]["score"]
+        for doc in read_documents(demo / "final")
+        if doc.kind == "story"
+    }
+    below = [i for i, score in scores.items() if score is not None and score < floor]
+    assert below and stories["dropped"]["min_quality"] >= len(below)
+    mixed = set()
+    for shard in sorted((demo / "mix" / "demo-mix" / "jsonl").rglob("*.jsonl.zst")):
+        with shard.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as text:
+            rows = [json.loads(line) for line in text.read().decode().splitlines() if line]
+        mixed |= {row["id"] for row in rows if row["kind"] == "story"}
+    assert mixed and not mixed & set(below)
