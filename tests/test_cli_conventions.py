@@ -3,6 +3,7 @@ whole summaries, one overwrite policy, and human output free of Python reprs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,9 @@ from tests.test_mix_helpers import tiny_tokenizer, write_spec
 from toolkit.cli.app import PIPELINE, app
 from toolkit.cli.common import summary
 from toolkit.cli.reference import commands
+from toolkit.contamination import CheckOptions
+from toolkit.contamination.judge import JudgeSetup
+from toolkit.dedup import DedupConfig
 from toolkit.errors import InputError
 from toolkit.io import read_documents, refuse_existing, write_documents
 from toolkit.quality.judge import JUDGE_FILE, judge_corpus
@@ -204,3 +208,46 @@ def test_the_judge_refuses_an_earlier_judge_file_before_asking_anyone(tmp_path: 
             constitution=None,  # type: ignore[arg-type]
             model="m",
         )
+
+
+def _field_default(options: type[Any], name: str) -> Any:
+    return {f.name: f.default for f in dataclasses.fields(options)}[name]
+
+
+@pytest.mark.parametrize(
+    ("path", "options", "special"),
+    [
+        (
+            ("ccorpus", "dedup"),
+            DedupConfig,
+            {"stages": (DedupConfig, "stages", lambda v: ",".join(v))},
+        ),
+        (
+            ("ccorpus", "contamination", "check"),
+            CheckOptions,
+            {
+                "no_semantic": (CheckOptions, "semantic", lambda v: not v),
+                "judge_top": (JudgeSetup, "top", lambda v: v),
+            },
+        ),
+    ],
+)
+def test_a_command_defaults_to_its_library_options_defaults(
+    path: tuple[str, ...], options: type[Any], special: dict[str, Any]
+) -> None:
+    """Each option that sets a field of the library's options class defaults to that
+    field's default (written once, in the library); `cache` sets `cache_dir`."""
+    command = dict(commands())[path]
+    fields = {f.name for f in dataclasses.fields(options)}
+    compared = set()
+    for param in command.params:
+        if param.name in special:
+            owner, name, as_cli = special[param.name]
+        elif (name := "cache_dir" if param.name == "cache" else param.name) in fields:
+            owner, as_cli = options, lambda v: v
+        else:
+            continue
+        expected = as_cli(_field_default(owner, name))
+        assert param.default == expected, f"{' '.join(path)} --{param.name}"
+        compared.add(param.name)
+    assert compared >= {"cache", "quiet", "ngram", "semantic_threshold", *special}

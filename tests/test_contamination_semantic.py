@@ -263,11 +263,11 @@ def test_cli_judge_needs_the_semantic_stage_and_a_key(
     evals.write_text("\n".join(json.dumps({"q": q}) for q in ITEMS))
     base = ["check", str(run["root"] / "corpus"), "--eval", f"{evals}:q", "--quiet"]
     command = typer.main.get_command(app)
-    with pytest.raises(ConfigError, match="--judge reads semantic hits"):
-        command.main([*base, "--no-semantic", "--judge", "offline"], standalone_mode=False)
+    with pytest.raises(ConfigError, match="--judge: reads semantic hits"):
+        command.main([*base, "--no-semantic", "--judge", "anthropic"], standalone_mode=False)
     with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY is not set"):
         command.main([*base, "--judge", "anthropic"], standalone_mode=False)
-    with pytest.raises(ConfigError, match="no backend 'gpt'"):
+    with pytest.raises(ConfigError, match="--judge: expected anthropic, got 'gpt'"):
         command.main([*base, "--judge", "gpt"], standalone_mode=False)
     with pytest.raises(ConfigError, match="offline backend composes documents and cannot"):
         command.main([*base, "--judge", "offline"], standalone_mode=False)

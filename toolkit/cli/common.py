@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from typing import Annotated, Any
@@ -18,10 +19,25 @@ __all__ = [
     "QuietOption",
     "SkipBadOption",
     "VerboseOption",
+    "default_of",
     "emit_json",
     "stdout_console",
     "summary",
 ]
+
+
+def default_of(options: type[Any], name: str) -> Any:
+    """The default of field `name` of the library's options dataclass, so a
+    command's option defaults to the library's value instead of repeating it."""
+    for field in dataclasses.fields(options):
+        if field.name == name:
+            if field.default_factory is not dataclasses.MISSING:
+                return field.default_factory()
+            if field.default is dataclasses.MISSING:
+                raise TypeError(f"{options.__name__}.{name} has no default")
+            return field.default
+    raise TypeError(f"{options.__name__} has no field {name!r}")
+
 
 stdout_console = Console(highlight=False, soft_wrap=True)
 

@@ -13,16 +13,17 @@ from toolkit.cli.common import (
     OverwriteOption,
     QuietOption,
     VerboseOption,
+    default_of,
     emit_json,
     stdout_console,
 )
 from toolkit.contamination.check import CheckOptions
 from toolkit.contamination.judge import (
     JUDGE_LEDGER,
-    JUDGE_TOP,
     JudgeSetup,
     judge_line,
     judge_problem,
+    open_judge,
 )
 from toolkit.contamination.report import gate_or_raise
 from toolkit.contamination.run import run_check
@@ -35,6 +36,10 @@ app = typer.Typer(help="Find eval items in a corpus before training on it.", no_
 @app.callback()
 def contamination() -> None:
     """Find eval items in a corpus before training on it."""
+
+
+def _default(name: str) -> Any:
+    return default_of(CheckOptions, name)
 
 
 _STAGE_NAMES = {"ngram": "n-gram", "semantic": "semantic", "judge": "judge"}
@@ -88,25 +93,6 @@ def _print(report: dict[str, Any], verbose: bool) -> None:
     stdout_console.print(f"gate {verdict}", markup=False)
 
 
-def _judge_setup(name: str, model: str | None, top: int, report: Path | None) -> JudgeSetup:
-    """The judge's backend and model; its costs go to DIR/judge-ledger.jsonl with --report."""
-    from toolkit.generate.backends import DEFAULT_MODEL, open_backend
-    from toolkit.generate.ledger import CostLedger
-
-    if name == "offline":
-        raise ConfigError(
-            "--judge offline: the offline backend composes documents and cannot judge; "
-            "use --judge anthropic"
-        )
-    folder = report or Path(".")
-    chosen = model or DEFAULT_MODEL
-    ledger = None
-    if report is not None:
-        report.mkdir(parents=True, exist_ok=True)
-        ledger = CostLedger(report / JUDGE_LEDGER)
-    return JudgeSetup(open_backend(name, out_dir=folder), chosen, top, ledger)
-
-
 @app.command()
 def check(
     corpus: Annotated[
@@ -124,29 +110,31 @@ def check(
             "saved Hugging Face dataset) and its text field(s); repeatable.",
         ),
     ],
-    ngram: Annotated[int, typer.Option("--ngram", help="N-gram size in tokens.")] = 13,
+    ngram: Annotated[int, typer.Option("--ngram", help="N-gram size in tokens.")] = _default(
+        "ngram"
+    ),
     semantic_threshold: Annotated[
         float, typer.Option("--semantic-threshold", help="Report windows at this cosine or above.")
-    ] = 0.85,
+    ] = _default("semantic_threshold"),
     gate_ngram: Annotated[
         float,
         typer.Option(
             "--gate-ngram", help="Fail when an item has this share of its n-grams matched."
         ),
-    ] = 0.5,
+    ] = _default("gate_ngram"),
     gate_cosine: Annotated[
         float, typer.Option("--gate-cosine", help="Fail when a window reaches this cosine.")
-    ] = 0.9,
+    ] = _default("gate_cosine"),
     top_k: Annotated[
         int, typer.Option("--top-k", help="Nearest documents per eval item searched by window.")
-    ] = 10,
+    ] = _default("top_k"),
     retrieval: Annotated[
         str,
         typer.Option(
             "--retrieval",
             help="Who picks each item's nearest documents: static (model2vec, fast) or minilm.",
         ),
-    ] = "static",
+    ] = _default("retrieval"),
     report: Annotated[
         Path | None,
         typer.Option(
@@ -190,7 +178,7 @@ def check(
         typer.Option(
             "--judge-top", metavar="N", min=1, help="Semantic hits to judge, strongest first."
         ),
-    ] = JUDGE_TOP,
+    ] = default_of(JudgeSetup, "top"),
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -199,7 +187,7 @@ def check(
             help=f"Embedding cache (default {default_cache_dir()}); "
             "point it at dedup's to reuse its vectors.",
         ),
-    ] = None,
+    ] = _default("cache_dir"),
     allow_empty: AllowEmptyOption = False,
     overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
@@ -215,9 +203,16 @@ def check(
     """
     if cut_spans and decontaminate_to is None:
         raise ConfigError("--cut-spans needs --decontaminate OUT")
-    if judge is not None and no_semantic:
-        raise ConfigError("--judge reads semantic hits: it cannot run with --no-semantic")
-    setup = _judge_setup(judge, judge_model, judge_top, report) if judge else None
+    setup = None
+    if judge is not None:  # its costs go to DIR/judge-ledger.jsonl with --report
+        setup = open_judge(
+            judge,
+            semantic=not no_semantic,
+            model=judge_model,
+            top=judge_top,
+            ledger=report / JUDGE_LEDGER if report is not None else None,
+            out_dir=report or Path("."),
+        )
     options = CheckOptions(
         ngram=ngram,
         semantic=not no_semantic,

@@ -16,6 +16,7 @@ from toolkit.cli.common import (
     JsonOption,
     OverwriteOption,
     QuietOption,
+    default_of,
     emit_json,
     stdout_console,
 )
@@ -23,6 +24,10 @@ from toolkit.dedup import STAGES, DedupConfig, deduplicate, parse_stages
 from toolkit.embeddings import default_cache_dir
 
 __all__ = ["app", "dedup_command"]
+
+
+def _default(name: str) -> Any:
+    return default_of(DedupConfig, name)
 
 
 def _print_summary(report: dict[str, Any]) -> None:
@@ -57,36 +62,36 @@ def dedup_command(
     stages: Annotated[
         str,
         typer.Option("--stages", help=f"Comma-separated stages to run, from {','.join(STAGES)}."),
-    ] = ",".join(STAGES),
+    ] = ",".join(_default("stages")),
     near_threshold: Annotated[
         float,
         typer.Option("--near-threshold", help="Jaccard similarity of word n-grams to count."),
-    ] = 0.8,
+    ] = _default("near_threshold"),
     semantic_threshold: Annotated[
         float,
         typer.Option("--semantic-threshold", help="Cosine similarity of embeddings to count."),
-    ] = 0.92,
+    ] = _default("semantic_threshold"),
     num_perm: Annotated[
         int, typer.Option("--num-perm", help="MinHash permutations per document.")
-    ] = 128,
-    ngram: Annotated[int, typer.Option("--ngram", help="Words per shingle.")] = 5,
+    ] = _default("num_perm"),
+    ngram: Annotated[int, typer.Option("--ngram", help="Words per shingle.")] = _default("ngram"),
     bands: Annotated[
         int | None,
         typer.Option("--bands", help="LSH bands (default: chosen for recall at the threshold)."),
-    ] = None,
+    ] = _default("bands"),
     semantic_index: Annotated[
         str,
         typer.Option(
             "--semantic-index",
             help="Semantic search: auto (by corpus size), flat, ivf, hnsw or kmeans.",
         ),
-    ] = "auto",
+    ] = _default("semantic_index"),
     cache: Annotated[
         Path | None,
         typer.Option(
             "--cache", help=f"Embedding cache directory (default: {default_cache_dir('OUT')})."
         ),
-    ] = None,
+    ] = _default("cache_dir"),
     report: Annotated[
         Path | None,
         typer.Option(

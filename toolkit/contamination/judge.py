@@ -30,6 +30,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from toolkit.contamination.hits import Hit
@@ -49,6 +50,7 @@ from toolkit.generate.pricing import cost
 from toolkit.generate.templates import load_template, render
 
 __all__ = [
+    "JUDGE_BACKENDS",
     "JUDGE_LEDGER",
     "JUDGE_TOP",
     "JudgeSetup",
@@ -57,13 +59,17 @@ __all__ = [
     "judge_hits",
     "judge_line",
     "judge_problem",
+    "open_judge",
     "parse_judgement",
+    "refuse_judge",
 ]
 
 #: Semantic hits judged by default: the strongest ones, where a false alarm costs most.
 JUDGE_TOP = 20
 #: The judge's cost ledger in a report folder.
 JUDGE_LEDGER = "judge-ledger.jsonl"
+#: Backends that can judge: those that read a prompt.
+JUDGE_BACKENDS = ("anthropic",)
 _FENCE = re.compile(r"^```(?:json)?\s*\n(?P<body>.*)\n```$", re.DOTALL)
 
 
@@ -105,6 +111,42 @@ class JudgeSetup:
     top: int = JUDGE_TOP
     ledger: CostLedger | None = None
     template_version: str | None = None
+
+
+def refuse_judge(backend: str, *, semantic: bool) -> None:
+    """Refuse a judge that cannot run: a backend that cannot judge, or a check
+    without the semantic stage, whose hits the judge reads. The messages name
+    the `--judge` option; a corpus config reports them under its `judge` key."""
+    if backend not in JUDGE_BACKENDS:
+        why = ""
+        if backend == "offline":
+            why = " (the offline backend composes documents and cannot judge)"
+        raise ConfigError(f"--judge: expected {', '.join(JUDGE_BACKENDS)}, got {backend!r}{why}")
+    if not semantic:
+        raise ConfigError("--judge: reads semantic hits: it cannot run without the semantic check")
+
+
+def open_judge(
+    backend: str,
+    *,
+    semantic: bool,
+    model: str | None = None,
+    top: int | None = None,
+    ledger: Path | None = None,
+    out_dir: Path = Path("."),
+) -> JudgeSetup:
+    """The judge of a check, for the CLI and a build alike: `backend` (checked by
+    `refuse_judge`) with `model` (default: the generation default), the `top`
+    strongest semantic hits (default `JUDGE_TOP`), its costs in the `ledger` file."""
+    from toolkit.generate.backends import DEFAULT_MODEL, open_backend
+
+    refuse_judge(backend, semantic=semantic)
+    return JudgeSetup(
+        open_backend(backend, out_dir=out_dir),
+        model or DEFAULT_MODEL,
+        JUDGE_TOP if top is None else top,
+        CostLedger(ledger) if ledger is not None else None,
+    )
 
 
 def _passage(hit: Hit) -> str:

@@ -40,7 +40,7 @@ def _check_range(key: str, value: float, low: float, high: float) -> None:
 
 @dataclass(frozen=True, slots=True)
 class DedupConfig:
-    """Every knob of `deduplicate`; defaults match the CLI's.
+    """Every knob of `deduplicate`; `ccorpus dedup` takes its defaults from here.
 
     `bands=None` lets the near stage pick bands for recall (candidates are
     verified anyway). The semantic index is exact (`flat`) up to

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from toolkit.contamination.check import RETRIEVALS, CheckOptions
+from toolkit.contamination.judge import JUDGE_BACKENDS, refuse_judge
 from toolkit.dedup.config import INDEX_KINDS, STAGES, DedupConfig
 from toolkit.document import KINDS
 from toolkit.errors import ConfigError
@@ -71,7 +72,8 @@ _CONTAMINATION = {
     "retrieval": f"one of {', '.join(RETRIEVALS)} (who picks each eval item's nearest documents)",
     "plans": "true or false (check the generation plans too)",
     "decontaminate": "true (drop gated documents and go on) or false (a gated item fails)",
-    "judge": "anthropic (an LLM judges the strongest semantic hits; its verdict gates them)",
+    "judge": f"{', '.join(JUDGE_BACKENDS)} "
+    "(an LLM judges the strongest semantic hits; its verdict gates them)",
     "judge_model": "a model name",
     "judge_top": "a positive integer (semantic hits to judge)",
 }
@@ -242,10 +244,7 @@ def _judge(reader: TableReader, settings: CheckOptions) -> dict[str, Any]:
             if key in reader.table:
                 reader.fail(key, 'needs judge = "anthropic"')
         return {}
-    if backend != "anthropic":
-        reader.expect("judge", backend)
-    if not settings.semantic:
-        reader.fail("judge", "reads semantic hits: it cannot run with semantic = false")
+    _library_options(reader, refuse_judge, backend=backend, semantic=settings.semantic)
     judge: dict[str, Any] = {"backend": backend, "model": reader.string("judge_model")}
     judge["top"] = reader.integer("judge_top", None, 1)  # None: the check's default
     return judge

@@ -208,14 +208,17 @@ def profile_path(config: BuildConfig) -> Path:
 def judge_setup(config: BuildConfig, layout: BuildLayout) -> Any:
     """The contamination judge; its ledger sits beside build.json, which a rerun
     of the stage (clearing its folder) never removes."""
-    from toolkit.contamination.judge import JUDGE_LEDGER, JUDGE_TOP, JudgeSetup
-    from toolkit.generate.backends import DEFAULT_MODEL, open_backend
-    from toolkit.generate.ledger import CostLedger
+    from toolkit.contamination.judge import JUDGE_LEDGER, open_judge
 
     judge = config.judge
-    backend = open_backend(judge["backend"], out_dir=layout.root)
-    ledger = CostLedger(layout.root / f"contamination-{JUDGE_LEDGER}")
-    return JudgeSetup(backend, judge["model"] or DEFAULT_MODEL, judge["top"] or JUDGE_TOP, ledger)
+    return open_judge(
+        judge["backend"],
+        semantic=config.contamination.semantic,
+        model=judge["model"],
+        top=judge["top"],
+        ledger=layout.root / f"contamination-{JUDGE_LEDGER}",
+        out_dir=layout.root,
+    )
 
 
 def review_digest(db: Path) -> str:
