@@ -8,48 +8,26 @@ page must fetch nothing. Needs Debian's `chromium` at /usr/bin/chromium.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from tests.browser_support import MARKS, chromium
 from tests.test_build_figures import _build_tree, _cache
 from toolkit.pipeline.figures import collect_report
 from toolkit.pipeline.layout import BuildLayout
 from toolkit.pipeline.report import write_report
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 WIDTH = 1400
 
-pytestmark = [
-    pytest.mark.browser,
-    # Skipped only outside CI: under CI a missing browser is a failure, not a skip.
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason=f"headless Chromium not found at {CHROMIUM} (`make browser` installs it)",
-    ),
-]
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS, timeout=30_000
-        )
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ Playwright's own browser download is never used.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -16,33 +15,17 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect
 
+from tests.browser_support import MARKS, chromium
 from tests.test_review_support import REASONS, XSS_TEXT, make_db, status_of, stories, story
 from toolkit.review import ReviewStore
 from toolkit.review.server import listen
 from toolkit.review.web import ReviewSettings, create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 STEP_MS = 10_000
 
-pytestmark = [
-    pytest.mark.browser,
-    # Skipped only outside CI: under CI a missing browser is a failure, not a skip.
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not os.environ.get("CI"),
-        reason=f"headless Chromium not found at {CHROMIUM} (`make browser` installs it)",
-    ),
-]
+pytestmark = MARKS
 
 
 @dataclass
@@ -54,12 +37,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS, timeout=30_000
-        )
-        yield browser
-        browser.close()
+    yield from chromium()
 
 
 @pytest.fixture
