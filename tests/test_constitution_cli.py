@@ -43,6 +43,13 @@ STATS_KEYS = {
     "max_depth",
     "lost_paragraphs",
     "blocks_by_kind",
+    "principles_by_kind",
+    "context_sections",
+    "granularity",
+    "words_in_principles",
+    "words_in_context",
+    "words_excluded",
+    "unassigned_blocks",
 }
 
 
@@ -61,6 +68,8 @@ def test_stats_json(capsys: pytest.CaptureFixture[str], doc: Path) -> None:
     assert figures["title"] == "House Rules"
     assert (figures["sections"], figures["principles"], figures["lost_paragraphs"]) == (4, 3, 0)
     assert figures["blocks_by_kind"] == {"fence": 1, "paragraph": 4}
+    # The root's five-word introduction is shared context, not a principle.
+    assert (figures["words_in_principles"], figures["words_in_context"]) == (14, 6)
 
 
 def test_stats_table(capsys: pytest.CaptureFixture[str], doc: Path) -> None:
@@ -98,8 +107,13 @@ def test_show_json(capsys: pytest.CaptureFixture[str], doc: Path) -> None:
         "words",
         "is_principle",
         "body",
+        "role",
+        "reason",
+        "principles",
+        "shared_context_words",
         "children",
     }
+    assert tree["principles"] == ["honesty/do_not_lie", "honesty/admit-mistakes", "kindness"]
     assert honesty["attrs"] == {"authority": "root"}
     lie = honesty["children"][0]
     assert (lie["id"], lie["is_principle"], lie["lines"], lie["body"]) == (
@@ -122,11 +136,12 @@ def test_diff_json_and_exit_code(capsys: pytest.CaptureFixture[str], doc: Path) 
     result = run_cli(capsys, "constitution", "diff", str(doc), str(new), "--json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
-    assert (data["added"], data["removed"], data["changed"], data["unchanged"]) == (
+    changed = [(c["id"], c["diff"], c["text"]) for c in data["changed"]]
+    assert (data["added"], data["removed"], changed, data["unchanged"]) == (
         ["honesty/cite-sources"],
         ["honesty/admit-mistakes"],
-        ["kindness"],
-        1,
+        [("kindness", [{"op": "insert", "old": "", "new": "very"}], "Be {+very+} kind. # not a …")],
+        ["honesty/do_not_lie"],
     )
     failed = run_cli(capsys, "constitution", "diff", str(doc), str(new), "--exit-code")
     assert failed.code == 1
@@ -134,7 +149,7 @@ def test_diff_json_and_exit_code(capsys: pytest.CaptureFixture[str], doc: Path) 
     assert len(failed.err.strip().splitlines()) == 1
     same = run_cli(capsys, "constitution", "diff", str(doc), str(doc), "--exit-code")
     assert same.code == 0, same.err
-    assert "0 added, 0 removed, 0 changed, 3 unchanged" in same.out
+    assert "0 added, 0 removed, 0 renamed, 0 changed, 3 unchanged" in same.out
 
 
 @pytest.mark.parametrize("command", ["show", "stats"])

@@ -150,12 +150,14 @@ def test_every_non_blank_line_is_kept_exactly_once(charter: Constitution) -> Non
 
 def test_the_only_h1_is_the_title_and_its_h2s_are_top_level(charter: Constitution) -> None:
     root = charter.root
+    # The front matter's title wins over the H1, which still heads the root.
     assert (charter.title, root.title, root.id, root.level) == (
-        "Charter Title",
-        "Charter Title",
+        "The Test Charter",
+        "The Test Charter",
         "",
         0,
     )
+    assert parse_constitution(CHARTER.split("---\n", 2)[2]).title == "Charter Title"
     assert (root.anchor, root.heading_start, root.heading_end) == ("charter", 11, 11)
     assert [block.start for block in root.blocks] == [9, 13]
     assert [child.id for child in root.children] == [
@@ -238,8 +240,11 @@ def test_front_matter_title_when_several_h1() -> None:
 
 
 def test_title_falls_back_to_first_heading_then_file_stem(tmp_path: Path) -> None:
-    assert parse_constitution("## Only an H2\n\ntext\n").title == "Only an H2"
+    # A section heading is never the title: the file name is.
+    assert parse_constitution("## Only an H2\n\ntext\n", "rules.md").title == "rules"
     assert parse_constitution("# A\n\n# B\n").title == "A"
+    assert parse_constitution("# Overview\n\ntext\n\n# Rules\n\nmore\n", "spec.md").title == "spec"
+    assert parse_constitution("# Overview\n\ntext\n\n## Rules\n\nmore\n").title == "Overview"
     assert parse_constitution("## First\n\n# Late H1\n").root.heading_start is None
     doc = parse_constitution("Just text, no headings.\n", str(tmp_path / "plain-notes.md"))
     assert doc.title == "plain-notes"
@@ -364,7 +369,7 @@ def test_stats(charter: Constitution) -> None:
     assert figures["principles"] == 4
     assert figures["lost_paragraphs"] == 0
     assert figures["max_depth"] == 4
-    assert figures["title"] == "Charter Title"
+    assert figures["title"] == "The Test Charter"
     assert figures["blocks_by_kind"]["footnote"] == 2
     assert figures["blocks_by_kind"]["paragraph"] >= 8
     words = stats(parse_constitution("# Two words\n\nThree more [words](http://x.org/a-b-c).\n"))
@@ -375,11 +380,12 @@ def test_diff_principles() -> None:
     old = parse_constitution("# T\n\n## A\n\nalpha\n\n## B\n\nbeta\n\n## C\n\ngamma\n")
     new = parse_constitution("# T\n\n## A\n\nalpha   \n\n## B\n\nBETA\n\n## D\n\ndelta\n")
     result = diff_constitutions(old, new)
-    assert (result.added, result.removed, result.changed, result.unchanged) == (
+    changed = [(c.id, c.old_id, c.text) for c in result.changed]
+    assert (result.added, result.removed, changed, result.unchanged) == (
         ["d"],
         ["c"],
-        ["b"],
-        1,
+        [("b", "b", "[-beta-] {+BETA+}")],
+        ["a"],
     )
     assert result.differs
     assert result.to_dict()["added"] == ["d"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from toolkit.constitution.model import Constitution
 
-__all__ = ["lost_paragraphs", "reassemble"]
+__all__ = ["lost_paragraphs", "reassemble", "unassigned_blocks"]
 
 
 def _source_lines(constitution: Constitution) -> list[str]:
@@ -80,3 +80,23 @@ def lost_paragraphs(constitution: Constitution) -> list[tuple[int, int]]:
                 lost.append((start_of_run, number - 1))
             start_of_run = None
     return lost
+
+
+def unassigned_blocks(constitution: Constitution) -> list[tuple[int, int]]:
+    """Line ranges of section text not in exactly one principle, shared context or
+    context section: the proof that the cut into principles, too, lost nothing."""
+    cut = constitution.cut()
+    claims: dict[int, int] = {}
+    spans = [span for unit in cut.units for span in unit.spans]
+    spans += [span for shared in cut.shared for span in shared.spans]
+    for start, end in spans:
+        for number in range(start, end + 1):
+            claims[number] = claims.get(number, 0) + 1
+    lines = _source_lines(constitution)
+    bad: list[tuple[int, int]] = []
+    for node in constitution.root.walk():
+        for block in node.blocks:
+            text_lines = [n for n in range(block.start, block.end + 1) if lines[n - 1].strip(" \t")]
+            if any(claims.get(n, 0) != 1 for n in text_lines):
+                bad.append((block.start, block.end))
+    return bad

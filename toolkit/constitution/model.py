@@ -7,11 +7,13 @@ matter, a node's heading, or one of a node's blocks. That is what lets
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Block", "Constitution", "Node"]
+from toolkit.constitution.options import PrincipleOptions
+
+__all__ = ["Block", "Constitution", "Node", "Principle", "Segmentation", "SharedContext"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +35,8 @@ class Node:
     """A section of the constitution: the root (level 0) or one heading.
 
     `id` is the heading path of slugs (an explicit `{#anchor}` wins for its
-    segment), joined by "/"; it survives edits to unrelated sections.
-    A node with no child headings and some body text is a *principle*.
+    segment), joined by "/"; it survives edits to unrelated sections. Which
+    principles a node yields is `Constitution.segmentation`'s business.
     """
 
     id: str
@@ -51,10 +53,6 @@ class Node:
     def body(self) -> str:
         """The node's own Markdown source, blocks separated by a blank line."""
         return "\n\n".join(block.source for block in self.blocks)
-
-    @property
-    def is_principle(self) -> bool:
-        return self.level > 0 and not self.children and bool(self.body.strip())
 
     @property
     def line_range(self) -> tuple[int, int] | None:
@@ -74,12 +72,76 @@ class Node:
             yield from child.walk()
 
 
+@dataclass(frozen=True, slots=True)
+class Principle:
+    """A unit of the constitution that documents are generated from.
+
+    `body` is the Markdown a writer is shown; `words` counts the principle's
+    own words (an item's lead-in belongs to its section). `spans` are the
+    1-based source line ranges it owns. `normative` is False for context
+    sections, with `reason` saying why; `context` is the shared text of the
+    sections above it (short introductions), for a reader's orientation.
+    """
+
+    id: str
+    title: str
+    body: str
+    kind: str
+    section: str
+    spans: tuple[tuple[int, int], ...]
+    words: int
+    normative: bool = True
+    reason: str = ""
+    context: str = ""
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        return self.spans[0][0], self.spans[-1][1]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContext:
+    """A short introduction: normative text shared by the principles below it."""
+
+    section: str
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    words: int
+
+
+@dataclass(slots=True)
+class Segmentation:
+    """Every section's own text, assigned once: principles, shared context, context."""
+
+    options: PrincipleOptions
+    units: list[Principle] = field(default_factory=list)
+    shared: list[SharedContext] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def principles(self) -> list[Principle]:
+        return [unit for unit in self.units if unit.normative]
+
+    def context_units(self) -> list[Principle]:
+        return [unit for unit in self.units if not unit.normative]
+
+    def by_section(self, section: str) -> list[Principle]:
+        return [unit for unit in self.units if unit.section == section]
+
+    def words(self) -> dict[str, int]:
+        return {
+            "principles": sum(u.words for u in self.units if u.normative),
+            "context": sum(s.words for s in self.shared),
+            "excluded": sum(u.words for u in self.units if not u.normative),
+        }
+
+
 @dataclass(slots=True)
 class Constitution:
     """A parsed constitution document.
 
     `version` is a hash of the whole source (line endings normalised), so any
-    edit anywhere gives a new version.
+    edit anywhere gives a new version. `segmentation` is the cut into
+    principles, shared context and context sections (`toolkit.constitution.principles`).
     """
 
     path: str
@@ -89,6 +151,10 @@ class Constitution:
     root: Node
     front_matter: dict[str, Any] = field(default_factory=dict)
     front_matter_lines: tuple[int, int] | None = None
+    segmentation: Segmentation | None = None
+    #: Makes the cut at another granularity (set by the parser), for `resolve`.
+    recut: Callable[[str], Segmentation] | None = field(default=None, repr=False, compare=False)
+    other_cuts: dict[str, Segmentation] = field(default_factory=dict, repr=False, compare=False)
 
     def nodes(self) -> Iterator[Node]:
         """Every heading node (the root excluded), in document order."""
@@ -96,5 +162,48 @@ class Constitution:
             if node.level > 0:
                 yield node
 
-    def principles(self) -> list[Node]:
-        return [node for node in self.nodes() if node.is_principle]
+    def cut(self) -> Segmentation:
+        """The segmentation; a `Constitution` made by hand without one has none."""
+        if self.segmentation is None:
+            raise RuntimeError("constitution was built without a segmentation")
+        return self.segmentation
+
+    def principles(self) -> list[Principle]:
+        """The normative principles, in document order: what documents are generated from."""
+        return self.cut().principles()
+
+    def units(self) -> list[Principle]:
+        """Principles and context sections, in document order."""
+        return list(self.cut().units)
+
+    def node(self, node_id: str) -> Node | None:
+        return next((node for node in self.root.walk() if node.id == node_id), None)
+
+    def principle(self, principle_id: str) -> Principle | None:
+        """The principle or context unit with this id, at this constitution's granularity."""
+        return next((unit for unit in self.cut().units if unit.id == principle_id), None)
+
+    def resolve(self, principle_id: str) -> tuple[str, str] | None:
+        """Title and Markdown text for any id a document may cite, or None.
+
+        Ids from another granularity resolve too (a plan cut per item, read
+        with the section cut), as does a section id (its whole subtree), so
+        documents generated before a re-cut still show their principle.
+        """
+        unit = self.principle(principle_id)
+        if unit is not None:
+            return unit.title, unit.body
+        for granularity in ("item", "section"):
+            if self.recut is None or granularity == self.cut().options.granularity:
+                continue
+            if granularity not in self.other_cuts:
+                self.other_cuts[granularity] = self.recut(granularity)
+            found = next(
+                (u for u in self.other_cuts[granularity].units if u.id == principle_id), None
+            )
+            if found is not None:
+                return found.title, found.body
+        node = self.node(principle_id)
+        if node is None or node.level == 0:
+            return None
+        return node.title, "\n\n".join(n.body for n in node.walk() if n.body.strip())

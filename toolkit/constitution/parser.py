@@ -9,12 +9,17 @@ alone.
 from __future__ import annotations
 
 import hashlib
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from toolkit.constitution.blocks import HeadingLine, Layout, layout
+from toolkit.constitution.classify import context_reason
 from toolkit.constitution.frontmatter import parse_front_matter
 from toolkit.constitution.markdown import inline_plain_text, markdown_parser
 from toolkit.constitution.model import Constitution, Node
+from toolkit.constitution.options import options_from
+from toolkit.constitution.principles import segment
 from toolkit.constitution.slugs import SegmentAllocator, slugify, split_heading_label
 from toolkit.errors import InputError
 
@@ -37,6 +42,12 @@ def source_version(source: str) -> str:
     return hashlib.sha256(normalise_newlines(source).encode("utf-8")).hexdigest()[:16]
 
 
+_GENERIC_TITLE = re.compile(
+    r"^(overview|introduction|intro|preface|preamble|foreword|purpose|scope|"
+    r"getting started|general|part (one|1|i)\b.*|chapter (one|1|i)\b.*)$",
+    re.IGNORECASE,
+)
+
 #: What the parser takes for a principle, said where a file has none.
 NO_PRINCIPLES = (
     "no principles found: a constitution needs Markdown headings (## Section) with text "
@@ -44,7 +55,7 @@ NO_PRINCIPLES = (
 )
 
 
-def load_constitution(path: str | Path) -> Constitution:
+def load_constitution(path: str | Path, *, granularity: str | None = None) -> Constitution:
     """Read and parse a UTF-8 Markdown file; `InputError` names the path if it cannot.
 
     A file with no principle (a heading with body text and no sub-headings)
@@ -67,14 +78,21 @@ def load_constitution(path: str | Path) -> Constitution:
         raise InputError(
             f"{file}: not UTF-8 (bad byte at offset {err.start}); expected a UTF-8 Markdown file"
         ) from None
-    constitution = parse_constitution(text, str(file))
+    constitution = parse_constitution(text, str(file), granularity=granularity)
     if not constitution.principles():
         raise InputError(f"{file}: {NO_PRINCIPLES}")
     return constitution
 
 
-def parse_constitution(text: str, path: str = "<string>") -> Constitution:
-    """Parse Markdown text; `path` is only used in messages and as the fallback title."""
+def parse_constitution(
+    text: str, path: str = "<string>", *, granularity: str | None = None
+) -> Constitution:
+    """Parse Markdown text and cut it into principles.
+
+    `path` names the file in messages, is the last resort for the title, and
+    locates the sidecar `NAME.principles.toml` (see `toolkit.constitution.options`);
+    `granularity` overrides the file's setting.
+    """
     source = normalise_newlines(text)
     if not source.strip():
         raise InputError(f"{path}: empty; expected Markdown with at least one line of text")
@@ -85,8 +103,9 @@ def parse_constitution(text: str, path: str = "<string>") -> Constitution:
         front_matter = parse_front_matter(
             pieces.front_matter_content, path, pieces.front_matter[0] + 1
         )
+    options = options_from(front_matter, path).with_granularity(granularity)
     root = _build_tree(pieces)
-    title = root.title or _fallback_title(front_matter, pieces, path)
+    title = _title(front_matter, pieces, path)
     root.title = title
     return Constitution(
         path=path,
@@ -96,15 +115,25 @@ def parse_constitution(text: str, path: str = "<string>") -> Constitution:
         root=root,
         front_matter=front_matter,
         front_matter_lines=pieces.front_matter,
+        segmentation=segment(root, options),
+        recut=lambda granularity: segment(root, replace(options, granularity=granularity)),
     )
 
 
-def _fallback_title(front_matter: dict[str, object], pieces: Layout, path: str) -> str:
+def _title(front_matter: dict[str, object], pieces: Layout, path: str) -> str:
+    """The front matter's title, else the first H1, else the file name.
+
+    Where several H1s make the sections, the first is a title only if it does
+    not read as a section's name ("Overview", "Introduction", "Summary"...).
+    """
     value = front_matter.get("title")
     if value is not None and str(value).strip():
         return str(value).strip()
-    first_title = _label(pieces.headings[0])[0] if pieces.headings else ""
-    return first_title or Path(path).stem or path
+    h1s = [heading for heading in pieces.headings if heading.level == 1]
+    title = _label(h1s[0])[0] if h1s else ""
+    if len(h1s) > 1 and (_GENERIC_TITLE.match(title) or context_reason(title)):
+        title = ""
+    return title or Path(path).stem or path
 
 
 def _label(heading: HeadingLine) -> tuple[str, str | None, dict[str, str]]:

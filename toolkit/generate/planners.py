@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from toolkit.constitution import Constitution, Node, load_constitution
+from toolkit.constitution import Constitution, Principle, load_constitution
 from toolkit.errors import ConfigError
 from toolkit.generate.attributes import Attributes, load_attributes, words_in_length
 from toolkit.generate.plan import PlanItem, write_plan
@@ -41,14 +41,14 @@ ADVICE_MAX_TOKENS = 3072
 TEMPLATE_VERSION = "v1"
 
 
-def quote_principle(node: Node, *, heading: bool = True) -> str:
+def quote_principle(node: Principle, *, heading: bool = True) -> str:
     """A principle's full body as a Markdown quotation, under its title and id."""
     lines = node.body.strip().splitlines()
     quoted = "\n".join(f"> {line}".rstrip() for line in lines)
     return f"**{node.title}** (`{node.id}`)\n\n{quoted}" if heading else quoted
 
 
-def _principles_text(nodes: Sequence[Node]) -> str:
+def _principles_text(nodes: Sequence[Principle]) -> str:
     return "\n\n".join(quote_principle(node) for node in nodes)
 
 
@@ -64,7 +64,7 @@ class _Builder:
 
     def add(
         self,
-        principles: Sequence[Node],
+        principles: Sequence[Principle],
         attributes: dict[str, Any],
         *,
         max_tokens: int,
@@ -100,7 +100,9 @@ class _Builder:
         self._seen[prompt] += 1
 
 
-def _second_principle(primary: Node, coin: Deck[bool], pool: Deck[Node], count: int) -> list[Node]:
+def _second_principle(
+    primary: Principle, coin: Deck[bool], pool: Deck[Principle], count: int
+) -> list[Principle]:
     """Sometimes (one item in three) a second, different principle in play."""
     if count < 2 or not coin.draw():
         return [primary]

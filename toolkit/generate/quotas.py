@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
-from toolkit.constitution import Constitution, Node
+from toolkit.constitution import Constitution, Principle
 from toolkit.errors import ConfigError
 
 __all__ = ["Deck", "deck", "principle_quota", "seeded_rng"]
@@ -48,7 +48,7 @@ def deck(values: Sequence[T], seed: int, kind: str, name: str) -> Deck[T]:
 
 def principle_quota(
     constitution: Constitution, n: int | None, per_principle: int | None, seed: int, kind: str
-) -> list[Node]:
+) -> list[Principle]:
     """Primary principle of each item: round-robin over a seeded shuffle of all principles."""
     principles = constitution.principles()
     count = len(principles)

@@ -189,13 +189,12 @@ def prepare_requests(
         )
         for name, c in constitutions.items()
     }
-    sections = {name: {n.id: n for n in c.nodes()} for name, c in constitutions.items()}
     requests: list[GenerationRequest] = []
     owners: dict[str, str] = {}
     for item in items:
         constitution = constitutions[item.constitution]
-        nodes = sections[item.constitution]
-        missing = [pid for pid in item.principle_ids if pid not in nodes]
+        texts = {pid: constitution.resolve(pid) for pid in item.principle_ids}
+        missing = [pid for pid, text in texts.items() if text is None]
         if missing:
             raise InputError(
                 f"{plan}: {item.plan_id}: no principle {missing[0]!r} in {item.constitution}"
@@ -212,8 +211,9 @@ def prepare_requests(
                 "attributes": item.attributes,
                 "constitution_title": constitution.title,
                 "principles": [
-                    {"id": pid, "title": nodes[pid].title, "text": nodes[pid].body}
-                    for pid in item.principle_ids
+                    {"id": pid, "title": text[0], "text": text[1]}
+                    for pid, text in texts.items()
+                    if text is not None
                 ],
             },
         )

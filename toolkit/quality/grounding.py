@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from toolkit.constitution.model import Constitution, Node
+from toolkit.constitution.model import Constitution
 from toolkit.embeddings import embed
 
 __all__ = ["Grounder", "key_stems"]
@@ -55,9 +55,16 @@ def key_stems(text: str, top_words: int) -> frozenset[str]:
     return frozenset(stem for stem, _ in ranked[:top_words])
 
 
-def _node_text(node: Node) -> str:
-    parts = [node.title, *(n.body for n in node.walk() if n.body.strip())]
-    return "\n\n".join(parts)
+def _principle_texts(constitution: Constitution) -> dict[str, str]:
+    """Title and text of every principle, context unit and section a document may cite."""
+    texts: dict[str, str] = {}
+    for node_id in [unit.id for unit in constitution.units()] + [
+        node.id for node in constitution.nodes()
+    ]:
+        found = constitution.resolve(node_id)
+        if found is not None and node_id not in texts:
+            texts[node_id] = f"{found[0]}\n\n{found[1]}"
+    return texts
 
 
 class Grounder:
@@ -67,7 +74,7 @@ class Grounder:
         self, constitution: Constitution, *, top_words: int = 40, embeddings: bool = True
     ) -> None:
         self.embeddings = embeddings
-        self._texts = {node.id: _node_text(node) for node in constitution.nodes()}
+        self._texts = _principle_texts(constitution)
         self._top_words = top_words
         self._keys: dict[str, frozenset[str]] = {}
         self._vectors: dict[str, npt.NDArray[np.float32]] = {}

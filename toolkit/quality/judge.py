@@ -134,17 +134,16 @@ def parse_verdict(text: str) -> Verdict:
 
 
 def _principles(doc: Document, constitution: Constitution) -> str:
-    nodes = {node.id: node for node in constitution.nodes()}
     if not doc.principle_ids:
         return "(The document cites no principle; judge it against the charter's spirit.)"
     parts = []
     for pid in doc.principle_ids:
-        node = nodes.get(pid)
-        if node is None:
+        found = constitution.resolve(pid)
+        if found is None:
             parts.append(f"### {pid}\n\n(Not found in the constitution.)")
         else:
-            body = "\n\n".join(n.body for n in node.walk() if n.body.strip())
-            parts.append(f"### {node.title} ({pid})\n\n{body}")
+            title, body = found
+            parts.append(f"### {title} ({pid})\n\n{body}")
     return "\n\n".join(parts)
 
 

@@ -114,14 +114,13 @@ class Principles:
         loaded = self._load(path)
         if isinstance(loaded, str):
             return [PrincipleText(pid, pid, Markup(""), loaded) for pid in item.principle_ids]
-        nodes = {node.id: node for node in loaded.nodes()}
         out = []
         for pid in item.principle_ids:
-            node = nodes.get(pid)
-            if node is None:
+            found = loaded.resolve(pid)
+            if found is None:
                 out.append(PrincipleText(pid, pid, Markup(""), f"not found in {path}"))
             else:
-                out.append(PrincipleText(pid, node.title, render_markdown(node.body)))
+                out.append(PrincipleText(pid, found[0], render_markdown(found[1])))
         return out
 
 

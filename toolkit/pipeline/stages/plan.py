@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from toolkit.constitution.options import sidecar_path
 from toolkit.pipeline import steps
 from toolkit.pipeline.config import BuildConfig
 from toolkit.pipeline.stages.base import Stage
@@ -21,7 +22,8 @@ class Plan(Stage):
         return tuple(plan.kind for plan in config.plans)
 
     def inputs(self) -> Sequence[Path]:
-        return [self.config.constitution, *steps.attribute_paths(self.config)]
+        constitution = self.config.constitution
+        return [constitution, sidecar_path(constitution), *steps.attribute_paths(self.config)]
 
     def settings(self) -> Any:
         return next(p for p in self.config.plans if p.kind == self.instance).settings()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from toolkit.constitution.options import sidecar_path
 from toolkit.pipeline import steps
 from toolkit.pipeline.stages.base import Stage
 
@@ -16,7 +17,8 @@ class Principles(Stage):
     name = "principles"
 
     def inputs(self) -> Sequence[Path]:
-        return [self.config.constitution]
+        # The sidecar settings change the cut, so they enter the key (missing counts).
+        return [self.config.constitution, sidecar_path(self.config.constitution)]
 
     def outputs(self) -> Sequence[Path]:
         return [self.layout.principles]
