@@ -125,25 +125,6 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str], corpus: Path) -
     assert run(capsys, "score", str(corpus), "--no-such-flag").code == 2
 
 
-@pytest.mark.parametrize("backend", [["--backend", "offline"], []])
-def test_judge_without_a_model_is_refused_in_one_line_before_anything_is_written(
-    capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path, backend: list[str]
-) -> None:
-    # The offline backend composes documents and cannot judge: it used to answer every
-    # document with an error (KeyError('kind')) and exit 0. Without a key it is the
-    # default, so `quality judge` with no key said nothing either.
-    out = tmp_path / "judged"
-    result = run(capsys, "judge", str(corpus), "--out", str(out), "--constitution",
-                 str(FIXTURES / "constitution.md"), *backend, "--limit", "2", "-q")  # fmt: skip
-    assert (result.code, result.out) == (2, "")
-    assert result.err == (
-        "error: the offline backend cannot judge: it composes documents from plan items and "
-        "never reads a prompt (it is the default when ANTHROPIC_API_KEY is not set); export "
-        "ANTHROPIC_API_KEY, or pass --backend anthropic\n"
-    )
-    assert not out.exists()
-
-
 def test_judge_unknown_backend_is_one_line(
     capsys: pytest.CaptureFixture[str], corpus: Path, tmp_path: Path
 ) -> None:

@@ -1,4 +1,4 @@
-"""The LLM judge, through the backend seam with a fake backend."""
+"""The LLM judge, through the backend seam with a fake backend and the real SDK on a fake API."""
 
 from __future__ import annotations
 
@@ -26,13 +26,16 @@ from toolkit.generate.backends.offline import OfflineBackend
 from toolkit.generate.ledger import CostLedger
 from toolkit.io import write_documents
 from toolkit.quality.judge import VerdictError, check_judged, judge_corpus, parse_verdict
+from toolkit.quality.judge_verdict import AXES, Verdict, below, is_better
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quality"
 MODEL = "claude-sonnet-4-5"
 GOOD = {
     "faithfulness": {"score": 5, "reason": "The agent asks before acting."},
     "quality": {"score": 4, "reason": "Clear, if a little plain."},
+    "reasoning": {"score": 3, "reason": "It says why, but weighs no alternative."},
 }
+V1 = {axis: GOOD[axis] for axis in AXES["v1"]}
 
 
 class FakeBackend:
@@ -63,22 +66,39 @@ class FakeBackend:
 
 def test_parse_verdict_accepts_exactly_the_rubric_shape() -> None:
     verdict = parse_verdict(json.dumps(GOOD))
-    assert (verdict.faithfulness, verdict.quality) == (5, 4)
+    assert verdict.scores() == {"faithfulness": 5, "quality": 4, "reasoning": 3}
     assert parse_verdict(f"```json\n{json.dumps(GOOD)}\n```") == verdict
+    old = parse_verdict(json.dumps(V1), AXES["v1"])
+    assert old.scores() == {"faithfulness": 5, "quality": 4} and "reasoning" not in old.to_dict()
+    with pytest.raises(VerdictError, match="keys faithfulness, quality and reasoning"):
+        parse_verdict(json.dumps(V1))  # judge.v2 asks for reasoning too
+
+
+def test_a_revision_is_better_only_when_no_scale_drops_and_one_rises() -> None:
+    def verdict(f: int, q: int, r: int) -> Verdict:
+        return Verdict(f, "x", q, "x", r, "x")
+
+    assert is_better(verdict(4, 3, 4), verdict(4, 3, 2))
+    assert not is_better(verdict(4, 3, 2), verdict(4, 3, 2))  # the same is not better
+    assert not is_better(verdict(3, 5, 5), verdict(4, 3, 2))  # polish bought with faithfulness
+    assert below(verdict(4, 2, 2), {"faithfulness": 3, "quality": 3, "reasoning": 3}) == [
+        "quality",
+        "reasoning",
+    ]
 
 
 @pytest.mark.parametrize(
     ("reply", "problem"),
     [
         ("The document is great. 5/5", "not JSON"),
-        (json.dumps({"faithfulness": GOOD["faithfulness"]}), "keys faithfulness and quality"),
-        (json.dumps({**GOOD, "overall": 3}), "keys faithfulness and quality"),
+        (json.dumps({"faithfulness": GOOD["faithfulness"]}), "keys faithfulness, quality and"),
+        (json.dumps({**GOOD, "overall": 3}), "keys faithfulness, quality and reasoning"),
         (json.dumps({**GOOD, "quality": {"score": 6, "reason": "x"}}), "quality.score"),
         (json.dumps({**GOOD, "quality": {"score": "4", "reason": "x"}}), "quality.score"),
         (json.dumps({**GOOD, "quality": {"score": True, "reason": "x"}}), "quality.score"),
         (json.dumps({**GOOD, "faithfulness": {"score": 3, "reason": " "}}), "reason"),
         (json.dumps({**GOOD, "quality": {"score": 3}}), "keys score and reason"),
-        (json.dumps([GOOD]), "keys faithfulness and quality"),
+        (json.dumps([GOOD]), "keys faithfulness, quality and reasoning"),
     ],
 )
 def test_parse_verdict_is_strict(reply: str, problem: str) -> None:
@@ -105,6 +125,8 @@ def test_judge_corpus_writes_verdicts_errors_and_costs(tmp_path: Path) -> None:
     assert (summary["documents"], summary["judged"], summary["errors"]) == (4, 1, 3)
     assert summary["failed"] == 1  # Gamma's request failed; Beta and Delta were answered
     assert summary["mean_faithfulness"] == 5 and summary["mean_quality"] == 4
+    assert summary["mean_reasoning"] == 3
+    assert summary["first_error"].startswith("malformed verdict: not JSON")  # Beta's, in order
     assert summary["cost_usd"] > 0
 
     lines = (tmp_path / "out" / "judge.jsonl").read_text().splitlines()
@@ -115,11 +137,13 @@ def test_judge_corpus_writes_verdicts_errors_and_costs(tmp_path: Path) -> None:
         "faithfulness_reason": "The agent asks before acting.",
         "quality": 4,
         "quality_reason": "Clear, if a little plain.",
+        "reasoning": 3,
+        "reasoning_reason": "It says why, but weighs no alternative.",
     }
-    assert rows[0]["error"] is None and rows[0]["template"] == "judge.v1"
+    assert rows[0]["error"] is None and rows[0]["template"] == "judge.v2"
     assert rows[1]["judge"] is None and rows[1]["error"].startswith("malformed verdict: not JSON")
     assert rows[2]["judge"] is None and rows[2]["error"] == "overloaded"
-    assert rows[3]["judge"] is None and "keys faithfulness and quality" in rows[3]["error"]
+    assert rows[3]["judge"] is None and "keys faithfulness, quality and" in rows[3]["error"]
 
     assert len(CostLedger(tmp_path / "out" / "judge-ledger.jsonl").rows()) == 4
     beta = next(p for p in backend.prompts if "Beta story" in p)
@@ -248,3 +272,56 @@ def test_an_unreachable_api_stops_the_judge_early_and_every_document_gets_a_row(
     )
     costs = CostLedger(tmp_path / "j" / "judge-ledger.jsonl").summary()
     assert costs["requests"] == sent and costs["unanswered"] == 0  # refused: never billed
+
+
+class _ChattyAPI(FakeAnthropic):
+    """The Messages API answering every judge request with prose instead of the verdict."""
+
+    def message_json(self, params: dict[str, Any]) -> dict[str, Any]:
+        reply = super().message_json(params)
+        reply["content"] = [{"type": "text", "text": "I would rate this\nfour out of five."}]
+        return reply
+
+
+def test_cli_exits_1_naming_the_first_cause_when_no_document_got_a_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    docs = [Document.create("story", f"Word{i} story text.") for i in range(3)]
+    corpus = tmp_path / "corpus.jsonl"
+    write_documents(docs, corpus, compress=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    with LocalAPI(_ChattyAPI()) as api:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
+        result = run_cli(capsys, "quality", "judge", str(corpus), "--out", str(tmp_path / "j"),
+                         "--constitution", str(FIXTURES / "constitution.md"), "--model", MODEL,
+                         "-q")  # fmt: skip
+    assert result.code == 1
+    assert "judged                 0" in result.out and "errors                 3" in result.out
+    assert result.err.count("\n") == 1  # one line, the cause of the first failure in it
+    assert result.err.startswith(
+        "error: every judge request failed (3 of 3); the first: malformed verdict: not JSON"
+    )
+
+
+def test_cli_offline_judges_with_the_labelled_stand_in(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "The agent was asked to hide the failed test. It refused, because hiding it would "
+        "deceive the people who rely on the report. It could have quietly rerun the suite "
+        "instead, but it told the team what had happened and why honesty mattered here."
+    )
+    corpus = tmp_path / "corpus.jsonl"
+    doc = Document.create("story", text, principle_ids=["honesty"])
+    write_documents([doc], corpus, compress=False)
+    result = run_cli(capsys, "quality", "judge", str(corpus), "--out", str(tmp_path / "j"),
+                     "--constitution", str(FIXTURES / "constitution.md"), "--backend", "offline",
+                     "--json", "-q")  # fmt: skip
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert (summary["judged"], summary["errors"], summary["cost_usd"]) == (1, 0, 0)
+    lines = (tmp_path / "j" / "judge.jsonl").read_text().splitlines()
+    (row,) = [json.loads(line) for line in lines]
+    assert row["backend"] == "offline" and row["template"] == "judge.v2"
+    assert set(row["judge"]) == {f"{a}{s}" for a in AXES["v2"] for s in ("", "_reason")}
+    assert all(row["judge"][f"{a}_reason"].startswith("offline stand-in:") for a in AXES["v2"])

@@ -200,13 +200,21 @@ def judge(
         str | None,
         typer.Option(
             "--backend",
-            help="anthropic (needs ANTHROPIC_API_KEY); offline, the default without a key, "
-            "cannot judge and is refused.",
+            help="anthropic (needs ANTHROPIC_API_KEY), or offline: a labelled stand-in that "
+            "scores observable text features, not a model (the default without a key).",
         ),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", metavar="M", help="Model to judge with.")
     ] = None,
+    batch: Annotated[
+        bool,
+        typer.Option(
+            "--batch/--live",
+            help="Message Batches API (half price; DIR/batches.json lets a rerun collect "
+            "what was submitted) or live calls.",
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         typer.Option("--limit", metavar="N", min=1, help="Judge only the first N documents."),
@@ -215,20 +223,16 @@ def judge(
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Have an LLM rate faithfulness and writing into DIR/judge.jsonl.
+    """Rate faithfulness, quality and reasoning into DIR/judge.jsonl.
 
-    Each document gets a faithfulness and a quality rating with reasons; the
-    cost goes to the ledger beside it. Exits 1, after the figures, when a
-    judge request got no answer.
+    An LLM gives each document three 1-5 ratings with reasons (or, with
+    --backend offline, a labelled stand-in scores text features); the cost
+    goes to the ledger beside it. Exits 1, after the figures, when a judge request got no
+    answer or no document got a verdict (the line names the first cause).
     """
     import shlex
 
-    from toolkit.generate.backends import (
-        DEFAULT_MODEL,
-        OFFLINE_MODEL,
-        default_backend,
-        open_backend,
-    )
+    from toolkit.generate.backends import DEFAULT_MODEL, OFFLINE_MODEL, default_backend
     from toolkit.quality.judge import check_judged, judge_corpus
 
     name = backend or default_backend()
@@ -236,14 +240,14 @@ def judge(
     summary = judge_corpus(
         corpus,
         out,
-        open_backend(name, out_dir=out),
+        _judge_backend(name, out, batch=batch),
         constitution=load_constitution(constitution),
         model=chosen,
         limit=limit,
         quiet=quiet,
         overwrite=overwrite,
     )
-    means = {axis: summary[f"mean_{axis}"] for axis in ("faithfulness", "quality")}
+    means = {axis: summary[f"mean_{axis}"] for axis in ("faithfulness", "quality", "reasoning")}
     if as_json:
         emit_json(summary)
     else:
@@ -254,6 +258,7 @@ def judge(
                 ("errors", summary["errors"]),
                 ("failed", summary["failed"]),
                 *((f"mean {axis}", "-" if m is None else m) for axis, m in means.items()),
+                ("judge", "offline stand-in (not a model)" if name == "offline" else chosen),
                 ("judgements", summary["judge"]),
                 ("ledger", summary["ledger"]),
                 ("cost", f"${summary['cost_usd']:.4f}"),
@@ -263,6 +268,17 @@ def judge(
     rerun += ["--constitution", str(constitution)]
     rerun += ["--backend", name] if backend is not None else []
     rerun += ["--model", chosen] if model is not None else []
+    rerun += ["--batch"] if batch else []
     rerun += ["--limit", str(limit)] if limit is not None else []
     rerun += ["--overwrite"]  # the rerun replaces this run's judge.jsonl
     check_judged(summary, shlex.join(rerun))
+
+
+def _judge_backend(name: str, out: Path, *, batch: bool) -> Any:
+    """The offline stand-in for `offline`, else the named generation backend."""
+    from toolkit.generate.backends import open_backend
+    from toolkit.quality.judge_offline import OfflineCritic
+
+    if name == "offline":
+        return OfflineCritic()
+    return open_backend(name, out_dir=out, batch=batch)

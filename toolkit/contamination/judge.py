@@ -2,7 +2,9 @@
 
 A cosine cannot tell a reworded copy of an eval question from a passage on
 the same theme; a model reading both can. The judge reads the `top` strongest
-semantic hits (by cosine) through any generation `Backend`, with the
+semantic hits and candidates (by the offline verifier's probability where
+there is one, else by cosine: a candidate under every threshold can still
+be read) through any generation `Backend`, with the
 versioned template `contamination-judge.vN`, and its verdict decides their
 gate: a copy gates whatever its cosine, a passage that is not one is cleared.
 Each judged pair adds a hit of stage "judge" (score 1.0 for a copy, 0.0 for
@@ -26,8 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +48,7 @@ from toolkit.generate.early_stop import EarlyStop, FailureWatch
 from toolkit.generate.ledger import CostLedger
 from toolkit.generate.pricing import cost
 from toolkit.generate.templates import load_template, render
+from toolkit.replies import reply_json
 
 __all__ = [
     "JUDGE_BACKENDS",
@@ -70,7 +71,6 @@ JUDGE_TOP = 20
 JUDGE_LEDGER = "judge-ledger.jsonl"
 #: Backends that can judge: those that read a prompt.
 JUDGE_BACKENDS = ("anthropic",)
-_FENCE = re.compile(r"^```(?:json)?\s*\n(?P<body>.*)\n```$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +84,7 @@ class Judgement:
 def parse_judgement(text: str) -> Judgement:
     """The verdict in `text`: one JSON object (optionally in one code fence) with
     exactly a boolean `copy` and a non-empty string `reason`."""
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced["body"].strip()
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as err:
-        raise JudgementError(f"not JSON: {err.msg} at column {err.colno}") from None
+    data = reply_json(text, JudgementError)
     if not isinstance(data, dict) or set(data) != {"copy", "reason"}:
         found = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise JudgementError(f"expected an object with keys copy and reason, got {found}")
@@ -149,6 +142,11 @@ def open_judge(
     )
 
 
+def _strength(hit: Hit) -> float:
+    """How likely a copy: the offline verifier's probability, else the cosine."""
+    return float(hit.extra.get("verifier", hit.score))
+
+
 def _passage(hit: Hit) -> str:
     return hit.excerpt["match"]
 
@@ -164,7 +162,7 @@ def judge_hits(hits: Sequence[Hit], setup: JudgeSetup) -> tuple[list[Hit], dict[
         )
     template = load_template("contamination-judge", setup.template_version)
     semantic = [i for i, h in enumerate(hits) if h.stage == "semantic"]
-    chosen = sorted(semantic, key=lambda i: (-hits[i].score, hits[i].doc_id))[: max(top, 0)]
+    chosen = sorted(semantic, key=lambda i: (-_strength(hits[i]), hits[i].doc_id))[: max(top, 0)]
     requests = {
         i: GenerationRequest(
             key=(

@@ -1,20 +1,28 @@
-"""An optional LLM judge: faithfulness to the cited principle and writing quality.
+"""An LLM judge: faithfulness to the cited principle, writing quality and reasoning.
 
 Requests go through the generation `Backend` seam, so any backend (or a fake
-in tests) can judge. The rubric is the versioned template `judge.vN`; the
-verdict must be one JSON object of exactly the expected shape. A reply that is
-not, or a failed request, gives a null verdict with the error kept, never a
-crash and never a guessed score. Verdicts are another attribute file beside
-the corpus, `OUT/judge.jsonl`, in corpus order; what each request cost goes to
-the append-only `OUT/judge-ledger.jsonl`. The summary counts requests that got
-no answer apart (`failed`): a rerun may judge those, while a malformed reply
-is an answer, paid for and kept as an error.
+in tests, or the offline stand-in of `toolkit.quality.judge_offline`) can
+judge. The rubric is the versioned template `judge.vN` (v2 adds the
+reasoning scale); the verdict must be one JSON object of exactly the
+template's shape (`toolkit.quality.judge_verdict`). A reply that is not, or
+a failed request, gives a null verdict with the error kept, never a crash
+and never a guessed score. Request keys are stable and fit a batch's
+`custom_id`, so the same document judged again is the same request.
 
-A backend that cannot read a prompt (the offline one) is refused before
-anything is read or written. When the judge requests fail the same way or the
-API is unreachable, nothing more is sent (`toolkit.generate.early_stop`): the
-documents left get a record saying they were not sent (`not_sent`), and
-`check_judged` names the cause.
+Requests are built in `toolkit.quality.judge_requests`. A backend that
+cannot judge (the offline generation backend, which never reads a prompt) is
+refused before anything is read or written; the offline stand-in judge is
+accepted. When the judge requests fail the same way or the API is
+unreachable, nothing more is sent (`toolkit.generate.early_stop`): the
+documents left get a record saying they were not sent.
+
+`judge_corpus` writes the verdicts of a corpus file to `OUT/judge.jsonl`, in
+corpus order, and what each request cost to the append-only
+`OUT/judge-ledger.jsonl`. Its summary counts requests that got no answer
+apart (`failed`): a rerun may judge those, while a malformed reply is an
+answer, paid for and kept as an error. `check_judged` fails the run (exit 1)
+when a request got no answer, or when no document got a verdict at all,
+naming the first error's cause in one line.
 """
 
 from __future__ import annotations
@@ -22,30 +30,31 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from toolkit.constitution.model import Constitution
 from toolkit.document import Document
-from toolkit.errors import CheckFailed, ConfigError, VerdictError
-from toolkit.generate.backends.base import (
-    Backend,
-    GenerationRequest,
-    GenerationResult,
-    StopSending,
-    reads_prompts,
-)
+from toolkit.errors import CheckFailed, VerdictError
+from toolkit.generate.backends.base import Backend, GenerationResult, StopSending
 from toolkit.generate.early_stop import EarlyStop, FailureWatch
 from toolkit.generate.ledger import CostLedger
-from toolkit.generate.templates import Template, load_template, render
+from toolkit.generate.templates import load_template
 from toolkit.io.atomic import atomic_write
 from toolkit.io.corpus import read_documents
 from toolkit.io.outputs import refuse_existing
 from toolkit.progress import progress
+from toolkit.quality.judge_requests import (
+    check_backend,
+    is_stand_in,
+    judge_request,
+    principle_context,
+    request_key,
+)
+from toolkit.quality.judge_verdict import AXES, Verdict, axes_of, parse_verdict
 
 __all__ = [
     "JUDGE_FILE",
@@ -55,25 +64,17 @@ __all__ = [
     "VerdictError",
     "check_backend",
     "check_judged",
+    "is_stand_in",
     "judge_corpus",
     "judge_documents",
+    "judge_request",
     "parse_verdict",
+    "principle_context",
+    "request_key",
 ]
 
 JUDGE_FILE = "judge.jsonl"
 LEDGER_FILE = "judge-ledger.jsonl"
-_AXES = ("faithfulness", "quality")
-_FENCE = re.compile(r"^```(?:json)?\s*\n(?P<body>.*)\n```$", re.DOTALL)
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """Two 1-5 ratings, each with the judge's one-sentence reason."""
-
-    faithfulness: int
-    faithfulness_reason: str
-    quality: int
-    quality_reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,81 +97,16 @@ class JudgeRecord:
     sent: bool = field(default=True, compare=False)
 
     def to_json(self) -> str:
-        row = asdict(self)
-        del row["failed"], row["sent"]
+        row = {
+            "id": self.id,
+            "kind": self.kind,
+            "judge": None if self.judge is None else self.judge.to_dict(),
+            "error": self.error,
+            "template": self.template,
+            "backend": self.backend,
+            "model": self.model,
+        }
         return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-
-
-def parse_verdict(text: str) -> Verdict:
-    """The verdict in `text`: one JSON object, optionally inside one code fence.
-
-    Exactly the keys `faithfulness` and `quality`, each an object with exactly
-    an integer `score` from 1 to 5 and a non-empty string `reason`.
-    """
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced["body"].strip()
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as err:
-        raise VerdictError(f"not JSON: {err.msg} at column {err.colno}") from None
-    if not isinstance(data, dict) or set(data) != set(_AXES):
-        found = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise VerdictError(f"expected an object with keys faithfulness and quality, got {found}")
-    values: dict[str, Any] = {}
-    for axis in _AXES:
-        part = data[axis]
-        if not isinstance(part, dict) or set(part) != {"score", "reason"}:
-            raise VerdictError(f"{axis}: expected an object with keys score and reason")
-        score, reason = part["score"], part["reason"]
-        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-            raise VerdictError(f"{axis}.score: expected an integer from 1 to 5, got {score!r}")
-        if not isinstance(reason, str) or not reason.strip():
-            raise VerdictError(f"{axis}.reason: expected a non-empty string")
-        values[axis] = score
-        values[f"{axis}_reason"] = reason.strip()
-    return Verdict(**values)
-
-
-def _principles(doc: Document, constitution: Constitution) -> str:
-    if not doc.principle_ids:
-        return "(The document cites no principle; judge it against the charter's spirit.)"
-    parts = []
-    for pid in doc.principle_ids:
-        found = constitution.resolve(pid)
-        if found is None:
-            parts.append(f"### {pid}\n\n(Not found in the constitution.)")
-        else:
-            title, body = found
-            parts.append(f"### {title} ({pid})\n\n{body}")
-    return "\n\n".join(parts)
-
-
-def _request(
-    doc: Document, template: Template, constitution: Constitution, model: str
-) -> GenerationRequest:
-    prompt = render(
-        template,
-        {
-            "kind": doc.kind,
-            "title": doc.title or "(untitled)",
-            "principles": _principles(doc, constitution),
-            "text": doc.text.strip(),
-        },
-    )
-    key = f"{template.ref}:{model}:{doc.id}"
-    return GenerationRequest(key=key, model=model, prompt=prompt, max_tokens=400, temperature=0)
-
-
-def check_backend(backend: Backend) -> None:
-    """Refuse a backend that cannot judge: one that never reads a prompt."""
-    if not reads_prompts(backend):
-        raise ConfigError(
-            f"the {backend.name} backend cannot judge: it composes documents from plan items "
-            "and never reads a prompt (it is the default when ANTHROPIC_API_KEY is not set); "
-            "export ANTHROPIC_API_KEY, or pass --backend anthropic"
-        )
 
 
 def judge_documents(
@@ -211,7 +147,7 @@ def judge_documents(
         ahead = list(islice(stream, chunk))  # read ahead, so the watch knows what is left
         seen += len(ahead)
         watch.total = seen
-        requests = [_request(doc, template, constitution, model) for doc in batch]
+        requests = [judge_request(doc, template, constitution, model) for doc in batch]
         results.clear()
         sent = ledger.record_sent if ledger is not None else None
         with contextlib.suppress(StopSending):  # the watch holds the cause
@@ -228,7 +164,7 @@ def judge_documents(
                 error = result.error or "the backend returned no text"
             else:
                 try:
-                    verdict = parse_verdict(result.text)
+                    verdict = parse_verdict(result.text, axes_of(template.version))
                 except VerdictError as err:
                     error = f"malformed verdict: {err}"
             yield record(
@@ -266,8 +202,10 @@ def judge_corpus(
 
     `errors` counts documents without a verdict; `failed`, those of them whose
     request got no answer (see `check_judged`), `not_sent` among them when the
-    judge stopped early, with `failure_cause` saying why. An existing judge.jsonl is
-    refused unless `overwrite`; the cost ledger beside it is added to.
+    judge stopped early, with `failure_cause` saying why, and `first_error` the
+    first document's error. Means cover the scales the template rates (a
+    judge.v1 run has no reasoning: `mean_reasoning` is None). An existing
+    judge.jsonl is refused unless `overwrite`; the cost ledger beside it is added to.
     """
     check_backend(backend)
     out_dir = Path(out)
@@ -277,7 +215,8 @@ def judge_corpus(
     spent_before = ledger.summary()["cost_usd"]
     docs = islice(read_documents(corpus), limit)
     judged = errors = failed = not_sent = 0
-    totals = dict.fromkeys(_AXES, 0)
+    totals: dict[str, int] = {}
+    first_error: str | None = None
     watch = FailureWatch(0)
     with atomic_write(out_dir / JUDGE_FILE) as handle:
         records = judge_documents(
@@ -295,10 +234,15 @@ def judge_corpus(
                 errors += 1
                 failed += record.failed
                 not_sent += not record.sent
+                first_error = first_error or record.error
                 continue
             judged += 1
-            totals["faithfulness"] += record.judge.faithfulness
-            totals["quality"] += record.judge.quality
+            for axis, score in record.judge.scores().items():
+                totals[axis] = totals.get(axis, 0) + score
+    means = {
+        f"mean_{axis}": round(totals[axis] / judged, 3) if judged and axis in totals else None
+        for axis in AXES["v2"]
+    }
     return {
         "documents": judged + errors,
         "judged": judged,
@@ -306,7 +250,8 @@ def judge_corpus(
         "failed": failed,
         "not_sent": not_sent,
         "failure_cause": None if watch.stop is None else watch.stop.to_dict(),
-        **{f"mean_{axis}": round(totals[axis] / judged, 3) if judged else None for axis in _AXES},
+        "first_error": first_error,
+        **means,
         "judge": str(out_dir / JUDGE_FILE),
         "ledger": str(ledger.path),
         "cost_usd": round(ledger.summary()["cost_usd"] - spent_before, 8),
@@ -314,11 +259,12 @@ def judge_corpus(
 
 
 def check_judged(summary: dict[str, Any], rerun: str) -> None:
-    """Raise `CheckFailed` (exit 1) when a judge request got no answer.
+    """Raise `CheckFailed` (exit 1) when a judge request got no answer, or when no
+    document got a verdict at all (every reply malformed, say).
 
     A rerun of `rerun` sends every document again: verdicts are not resumed.
     When the requests all failed the same way, or the judge stopped early, the
-    line names the cause first.
+    line names the cause first; when every document failed, the first error's.
     """
     cause = summary.get("failure_cause")
     if summary["failed"] and cause:
@@ -331,6 +277,12 @@ def check_judged(summary: dict[str, Any], rerun: str) -> None:
                 rerun=f"rerun `{rerun}` (every document is sent again)",
                 noun="judge request",
             )
+        )
+    if summary["documents"] and not summary["judged"]:
+        first = " ".join(str(summary.get("first_error") or "no reason given").split())
+        raise CheckFailed(
+            f"every judge request failed ({summary['documents']} of {summary['documents']}); "
+            f"the first: {first}; rerun `{rerun}` once its cause is fixed"
         )
     if summary["failed"]:
         raise CheckFailed(

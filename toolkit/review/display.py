@@ -8,6 +8,7 @@ else is shown as key/value rows rather than dropped.
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = [
     "contamination_hits",
     "duplicates",
     "guidelines",
+    "judge_panel",
     "queue_flags",
     "queue_quality",
     "render_markdown",
@@ -193,6 +195,52 @@ def contamination_hits(item: Item) -> list[dict[str, str]]:
             }
         )
     return out
+
+
+def _diff_lines(old: str, new: str) -> list[tuple[str, str]]:
+    """(css class, line) of a word-wrapped unified diff: `add`, `del` or `ctx`."""
+    lines = difflib.unified_diff(
+        old.splitlines(), new.splitlines(), "original", "revision", lineterm="", n=2
+    )
+    out = []
+    for line in lines:
+        css = "add" if line.startswith("+") else "del" if line.startswith("-") else "ctx"
+        out.append((css, line))
+    return out
+
+
+def judge_panel(item: Item) -> dict[str, Any] | None:
+    """The judge's verdict on the document, and when it is a revision, the original
+    beside it with their diff (`metadata["judge"]` and `metadata["revision"]`)."""
+    metadata = item.document.get("metadata", {})
+    judge, revision = metadata.get("judge"), metadata.get("revision")
+    if not isinstance(judge, dict) and not isinstance(revision, dict):
+        return None
+    panel: dict[str, Any] = {"scores": [], "stand_in": False, "revision": None}
+    if isinstance(judge, dict):
+        reasons, scores = judge.get("reasons"), judge.get("scores")
+        reasons = reasons if isinstance(reasons, dict) else {}
+        scores = scores if isinstance(scores, dict) else {}
+        panel["scores"] = [
+            (axis, _cell(score), _cell(reasons.get(axis))) for axis, score in scores.items()
+        ]
+        panel["stand_in"] = bool(judge.get("stand_in"))
+        panel["by"] = f"{_cell(judge.get('backend'))} ({_cell(judge.get('model'))})"
+        panel["error"] = _cell(judge.get("error"))
+        panel["below"] = ", ".join(map(str, judge.get("below") or []))
+    if isinstance(revision, dict) and isinstance(revision.get("original_text"), str):
+        original = revision["original_text"]
+        panel["revision"] = {
+            "of": _cell(revision.get("of")),
+            "round": _cell(revision.get("round")),
+            "template": _cell(revision.get("template")),
+            "stand_in": bool(revision.get("stand_in")),
+            "before": ", ".join(f"{k} {v}" for k, v in (revision.get("before") or {}).items()),
+            "after": ", ".join(f"{k} {v}" for k, v in (revision.get("after") or {}).items()),
+            "original": original,
+            "diff": _diff_lines(original, item.text),
+        }
+    return panel
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,6 +229,7 @@ class _Pages:
             "verdict": display.rows(metadata.get("rejected")),
             "contamination": display.contamination_hits(item),
             "contamination_rows": display.rows(metadata.get("contamination")),
+            "judge": display.judge_panel(item),
             "guidelines": guidelines,
             "guidelines_source": guidelines_source,
             "stale": None,
