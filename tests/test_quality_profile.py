@@ -101,3 +101,35 @@ def test_the_released_v1_profile_still_loads_without_a_score() -> None:
     )
     assert v1.version == "default.v1" and v1.score == ()
     assert v1.rules == load_profile().rules  # v2 changed no rule
+
+
+V3 = Path(__file__).parents[1] / "toolkit" / "data" / "quality" / "default.v3.toml"
+
+
+def test_v3_replaces_cue_counting_with_structural_and_embedding_rules() -> None:
+    v3 = load_profile(V3)
+    assert v3.version == "default.v3"
+    for kind in ("story", "advice"):
+        signals = {rule.signal for rule in v3.rules_for(kind)}
+        assert "deliberation_first_person" not in signals
+        assert {"reason_sentences", "incoherent_sentences", "quote_relevance"} <= signals
+    assert "principle_rank" in {rule.signal for rule in v3.rules_for("explainer")}
+    assert v3.signals.reason_patterns and not v3.signals.deliberation_cues
+    assert v3.signals.coherence_min_words == 7 and v3.signals.coherence_floor == 0.3
+    assert (
+        "quote_relevance" in v3.signals_used() and "deliberation_density" not in v3.signals_used()
+    )
+    assert load_profile().version == "default.v2"  # v3 is shipped, not the default
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[signals]\ncoherence_floor = 2\n", "key 'signals.coherence_floor': expected a cosine"),
+        ("[signals]\ncoherence_floor = 'high'\n", "key 'signals.coherence_floor'"),
+        ("[signals]\nquote_min_words = 0\n", "key 'signals.quote_min_words'"),
+        ("[signals]\nreason_patterns = ['Because']\n", "key 'signals.reason_patterns[0]'"),
+    ],
+)
+def test_new_signal_settings_are_checked(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in _error(tmp_path, MINIMAL + text)

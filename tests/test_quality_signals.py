@@ -24,6 +24,7 @@ from toolkit.quality import (
     read_scores,
     score_corpus,
 )
+from toolkit.quality.catalog import EMBEDDED
 from toolkit.quality.repetition import block_repetition, ngram_repetition
 from toolkit.quality.tokens import TokenReader
 
@@ -127,7 +128,9 @@ def test_signals_that_do_not_apply_are_null(scored: dict[str, tuple[Document, Sc
     _, explainer = scored["clean_explainer"]
     assert story["grounding_lexical"] is None and story["unknown_principles"] is None
     assert explainer["deliberation_density"] is None
-    assert list(story) == list(SIGNALS)
+    assert story["reason_sentences"] is None  # default.v2 configures no reason patterns
+    # embedding signals the profile reads nowhere are left out, not computed
+    assert list(story) == [name for name in SIGNALS if name not in EMBEDDED]
 
 
 def test_without_a_constitution_grounding_is_null_and_not_applied() -> None:

@@ -7,7 +7,7 @@ name not listed here is a configuration error, caught when the profile loads.
 
 from __future__ import annotations
 
-__all__ = ["NGRAM_DUP", "NGRAM_TOP", "SIGNALS", "Score", "Scores"]
+__all__ = ["EMBEDDED", "NGRAM_DUP", "NGRAM_TOP", "SIGNALS", "Score", "Scores"]
 
 #: One signal's value: a count, a ratio, or None when it does not apply.
 Score = int | float | None
@@ -51,4 +51,29 @@ SIGNALS: dict[str, str] = {
     "deliberation_density": "stories and advice: reasoning cue phrases per 100 words",
     "deliberation_first_person": "stories and advice: reasoning cues in sentences with "
     "first-person speech",
+    "reason_sentences": "sentences holding a reason clause joined to a statement (a configured "
+    "reason pattern with words on both sides), in any grammatical person "
+    "(null without reason_patterns)",
+    "reasoning_density": "reason_sentences per 100 words",
+    "incoherent_sentences": "share of sentences (of coherence_min_words words or more) whose mean "
+    "embedding cosine to their 3 closest sentences of the document is below coherence_floor",
+    "sentence_coherence": "mean embedding cosine of adjacent sentences within a paragraph",
+    "paragraph_coherence": "mean embedding cosine of adjacent paragraphs",
+    "quote_relevance": "the least relevant quotation (quote_min_words words or more in double "
+    "quotes): mean of its cosine to the paragraphs around it, its cosine to the rest of the "
+    "document and the share of its content words used elsewhere (null without quotations)",
+    "principle_rank": "uncited principles closer in meaning to the document than its closest "
+    "cited principle (0: on topic; null without a constitution)",
 }
+
+#: Signals computed from sentence embeddings: only when a profile's rule or score
+#: term reads them (left out of the scores otherwise), null with embeddings off.
+EMBEDDED = frozenset(
+    {
+        "incoherent_sentences",
+        "sentence_coherence",
+        "paragraph_coherence",
+        "quote_relevance",
+        "principle_rank",
+    }
+)

@@ -14,19 +14,28 @@ A document with no applicable term (or a profile without `[score]`, such as
 default.v1) gets `score: null`. Since every rule's threshold is a zero point,
 the score is relative to the kind: a 160-word story is barely long enough
 (story.too_short is 150), a 160-word explainer less so (base.too_short is 80).
+
+A build that runs the judge blends its verdict in (`blend_judge`): the
+`judge` component is the mean of the verdict's scales mapped from 1-5 to
+[0, 1], and the score becomes `(1 - share) * profile score + share * judge`,
+the profile's own score kept beside it as `profile_score`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from statistics import fmean
 
 from toolkit.document import Document
 from toolkit.metadata import QualityMetadata
 from toolkit.quality.catalog import Score
 from toolkit.quality.profile import Profile, Rule, ScoreTerm
 
-__all__ = ["Composite", "term_part"]
+__all__ = ["JUDGE_TERM", "Composite", "blend_judge", "judge_part", "term_part"]
+
+#: The component name of the judge's part of the composite score.
+JUDGE_TERM = "judge"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +119,35 @@ class Composite:
         """`doc` with its `metadata["quality"]` (any earlier one replaced)."""
         record = self.record(doc.kind, scores)
         return replace(doc, metadata={**doc.metadata, "quality": record})
+
+
+def judge_part(scores: Mapping[str, int]) -> float | None:
+    """The judge's verdict as one number in [0, 1]: its scales' mean, 1 -> 0 and 5 -> 1."""
+    if not scores:
+        return None
+    return round(fmean((score - 1) / 4 for score in scores.values()), 4)
+
+
+def blend_judge(
+    record: QualityMetadata | None, scores: Mapping[str, int], share: float
+) -> QualityMetadata | None:
+    """`record` with the judge's part as a component and blended into the score.
+
+    `share` in [0, 1] is the judge's weight. The profile's own score is kept
+    as `profile_score` (and reused when a record is blended again), so the
+    blend never compounds. Without a verdict the record is returned as is;
+    without a record (a document quality never scored) the judge's part is the score.
+    """
+    part = judge_part(scores)
+    if part is None:
+        return record
+    if record is None:
+        return {"score": part, "profile": "", "components": {JUDGE_TERM: part}, "signals": {}}
+    base = record.get("profile_score", record["score"])
+    score = part if base is None else (1 - share) * base + share * part
+    return {
+        **record,
+        "score": round(score, 4),
+        "components": {**record["components"], JUDGE_TERM: part},
+        "profile_score": base,
+    }

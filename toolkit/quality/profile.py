@@ -13,7 +13,6 @@ profile is checked whole before any document is read.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -23,6 +22,7 @@ from typing import Any
 from toolkit.document import KINDS
 from toolkit.errors import ConfigError, InputError
 from toolkit.quality.catalog import SIGNALS
+from toolkit.quality.signal_config import SignalConfig, parse_signal_config
 
 __all__ = ["DEFAULT_PROFILE", "Profile", "Rule", "ScoreTerm", "SignalConfig", "load_profile"]
 
@@ -30,32 +30,6 @@ DEFAULT_PROFILE = "default.v2.toml"
 _SECTIONS = ("base", *KINDS)
 _RULE_KEYS = ("signal", "min", "max", "why")
 _TERM_KEYS = ("signal", "good", "weight", "why")
-_INTS = {"opener_words": 5, "opener_min_docs": 20, "meta_window": 300, "grounding_top_words": 40}
-#: An upper-case letter that is not part of an escape such as \\W or \\S.
-_UPPER = re.compile(r"(?<!\\)[A-Z]")
-_LISTS = ("stock_openers", "stock_phrases", "meta_phrases", "deliberation_cues")
-
-
-@dataclass(frozen=True, slots=True)
-class SignalConfig:
-    """What scoring looks for.
-
-    Patterns are regular expressions matched against the lower-cased text
-    (lower-casing once is several times faster than case-insensitive
-    matching), so they must be written in lower case; curly apostrophes are
-    made straight first, and `^` and `$` match at line boundaries. A pattern
-    that begins with a literal word ("\\bbecause") is much faster to look
-    for than one that begins with a group.
-    """
-
-    opener_words: int = 5
-    opener_min_docs: int = 20
-    meta_window: int = 300
-    grounding_top_words: int = 40
-    stock_openers: tuple[str, ...] = ()
-    stock_phrases: tuple[str, ...] = ()
-    meta_phrases: tuple[str, ...] = ()
-    deliberation_cues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +85,12 @@ class Profile:
 
     def rules_for(self, kind: str) -> tuple[Rule, ...]:
         return self.rules.get(kind, self.rules["base"])
+
+    def signals_used(self) -> frozenset[str]:
+        """Every signal some kind's rule or a score term reads: scoring computes the
+        costly embedding signals only for these."""
+        ruled = {rule.signal for rules in self.rules.values() for rule in rules}
+        return frozenset(ruled | {term.signal for term in self.score})
 
 
 def _valid_signals() -> str:
@@ -218,41 +198,6 @@ def _score_terms(
     return tuple(_term(where, name, t, rules) for name, t in table.items())
 
 
-def _signal_config(where: str, table: Any) -> SignalConfig:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: key 'signals': expected a table")
-    known = (*_INTS, *_LISTS)
-    unknown = sorted(set(table) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"{where}: key 'signals.{unknown[0]}': unknown; expected one of {', '.join(known)}"
-        )
-    values: dict[str, Any] = {}
-    for key, default in _INTS.items():
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{where}: key 'signals.{key}': expected a positive integer")
-        values[key] = value
-    for key in _LISTS:
-        patterns = table.get(key, [])
-        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
-            raise ConfigError(f"{where}: key 'signals.{key}': expected a list of strings")
-        for index, pattern in enumerate(patterns):
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                raise ConfigError(
-                    f"{where}: key 'signals.{key}[{index}]': bad regular expression ({err})"
-                ) from None
-            if _UPPER.search(pattern):
-                raise ConfigError(
-                    f"{where}: key 'signals.{key}[{index}]': patterns match the lower-cased "
-                    f"text, so write letters in lower case: {pattern!r}"
-                )
-        values[key] = tuple(patterns)
-    return SignalConfig(**values)
-
-
 def _parse(where: str, data: dict[str, Any]) -> Profile:
     allowed = ("version", "signals", "score", *_SECTIONS)
     unknown = sorted(set(data) - set(allowed))
@@ -276,7 +221,7 @@ def _parse(where: str, data: dict[str, Any]) -> Profile:
     return Profile(
         path=where,
         version=version,
-        signals=_signal_config(where, data.get("signals", {})),
+        signals=parse_signal_config(where, data.get("signals", {})),
         rules=rules,
         score=_score_terms(where, data.get("score", {}), rules),
     )

@@ -7,6 +7,13 @@ Python loop over tokens, and the phrase lists scan the batch's joined text
 once each. Only the cheap whole-text checks (duplicate lines, endings) and
 lexical grounding run per document. Embeddings for grounding are computed per
 batch, for the batch's explainers only.
+
+A profile with `reason_patterns` gets the structural reasoning signals
+(`toolkit.quality.reasoning`), and one whose rules or score terms read an
+embedding signal (`catalog.EMBEDDED`: coherence, quotation relevance, drift
+from the cited principle) gets those, from one embedding call per batch
+(`toolkit.quality.semantic`); the others are left out of its scores, so a
+scores file made without them is refused by a profile that needs them.
 """
 
 from __future__ import annotations
@@ -19,11 +26,15 @@ import numpy as np
 
 from toolkit.constitution.model import Constitution
 from toolkit.document import Document
-from toolkit.quality.catalog import SIGNALS, Scores
+from toolkit.embeddings import embed as _embed
+from toolkit.quality.catalog import EMBEDDED, SIGNALS, Scores
 from toolkit.quality.grounding import Grounder
 from toolkit.quality.patterns import SEPARATOR, TextPatterns, endings, layout
 from toolkit.quality.profile import Profile
+from toolkit.quality.reasoning import ReasonFinder
 from toolkit.quality.repetition import block_repetition, ngram_repetition
+from toolkit.quality.segments import Segments, segment
+from toolkit.quality.semantic import Embed, SemanticSignals
 from toolkit.quality.tokens import TokenReader, Tokens, load_pipeline
 
 __all__ = ["OpenerKey", "Scorer"]
@@ -52,15 +63,26 @@ class Scorer:
         constitution: Constitution | None = None,
         embeddings: bool = True,
         batch_size: int = 256,
+        embedder: Embed | None = None,
     ) -> None:
+        """`embedder` embeds sentences for the embedding signals (default: the bundled
+        MiniLM); `lambda texts: cache.get_or_embed(None, texts)` reuses an `EmbeddingCache`."""
         self.reader = TokenReader(load_pipeline(spacy_model), first_person=_FIRST_PERSON)
         self.patterns = TextPatterns(profile.signals)
         self.opener_words = profile.signals.opener_words
+        self.quote_min_words = profile.signals.quote_min_words
         self.batch_size = batch_size
         self.grounder = None
         if constitution is not None:
             top = profile.signals.grounding_top_words
             self.grounder = Grounder(constitution, top_words=top, embeddings=embeddings)
+        self.reasons = ReasonFinder(profile.signals.reason_patterns)
+        self.embedded = EMBEDDED & profile.signals_used()
+        self.semantic = None
+        if embeddings and self.embedded:
+            self.semantic = SemanticSignals(
+                profile.signals, self.embedded, embedder or _embed, constitution
+            )
 
     def score(self, docs: Iterable[Document]) -> Iterator[tuple[Document, Scores, OpenerKey]]:
         """Each document with its signals (opener_share still None) and its opener key."""
@@ -74,10 +96,20 @@ class Scorer:
         tokens = self.reader.read(texts, self.batch_size)
         columns, openers = self._columns(tokens, lowers)
         cosines = self._cosines(batch)
+        segments = self._segments(tokens, texts)
+        semantic = self.semantic.batch(batch, segments) if self.semantic and segments else None
         for i, doc in enumerate(batch):
             scores: Scores = {name: values[i] for name, values in columns.items()}
             scores.update(block_repetition(doc.text))
             scores.update(endings(doc.text))
+            scores.update(dict.fromkeys(self.embedded))
+            if semantic is not None:
+                scores.update(semantic[i])
+            if self.reasons.enabled and segments:
+                reasons = self.reasons.count(lowers[i], segments[i].sentences)
+                scores["reason_sentences"] = reasons
+                words = scores["words"]
+                scores["reasoning_density"] = 100.0 * reasons / words if words else 0.0
             if doc.kind not in _DELIBERATING:
                 scores["deliberation_density"] = scores["deliberation_first_person"] = None
             if doc.kind == "explainer" and self.grounder is not None:
@@ -157,6 +189,18 @@ class Scorer:
             "deliberation_first_person": np.bincount(cue_doc[spoken], minlength=n),
         }
 
+    def _segments(self, tokens: Tokens, texts: list[str]) -> list[Segments]:
+        """Each document's sentences and quotations, when a signal needs them."""
+        if not (self.reasons.enabled or self.semantic):
+            return []
+        starts = tokens.idx[tokens.sent_start]
+        owners = tokens.doc[tokens.sent_start]
+        cuts = np.searchsorted(owners, np.arange(len(texts) + 1)).tolist()
+        return [
+            segment(text, starts[cuts[i] : cuts[i + 1]].tolist(), self.quote_min_words)
+            for i, text in enumerate(texts)
+        ]
+
     def _cosines(self, batch: list[Document]) -> list[float | None]:
         if self.grounder is None:
             return [None] * len(batch)
@@ -169,11 +213,13 @@ class Scorer:
             out[i] = value
         return out
 
-    @staticmethod
-    def _ordered(scores: Scores) -> Scores:
-        """Every signal in catalog order; floats rounded so reruns write the same bytes."""
+    def _ordered(self, scores: Scores) -> Scores:
+        """Every signal in catalog order, less the embedding signals the profile does not
+        read; floats rounded so reruns write the same bytes."""
         out: Scores = {}
         for name in SIGNALS:
+            if name in EMBEDDED and name not in self.embedded:
+                continue
             value = scores.get(name)
             out[name] = round(value, 6) if isinstance(value, float) else value
         return out
