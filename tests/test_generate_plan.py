@@ -117,16 +117,19 @@ def test_story_attribute_values_are_used_evenly(small: Path) -> None:
     constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
     items = plan_stories(constitution, attributes, n=137, seed=11)
     for name, values in (
-        ("setting", attributes.get("settings")),
         ("genre", attributes.get("genres")),
         ("role", [label for label, _ in attributes.labelled("roles")]),
-        ("dilemma", [label for label, _ in attributes.labelled("dilemmas")]),
         ("point_of_view", attributes.get("points_of_view")),
         ("length", [label for label, _ in attributes.labelled("lengths")]),
     ):
         counts = Counter(item.attributes[name] for item in items)
-        assert set(counts) == set(values), name
+        assert set(counts) <= set(values), name
         assert max(counts.values()) - min(counts.values()) <= 1, name
+    # Settings are dealt per role domain, dilemmas per principle: each deck deals every
+    # value once before any twice, so none is used more than a few times in 137 items.
+    for name in ("setting", "dilemma"):
+        counts = Counter(item.attributes[name] for item in items)
+        assert len(counts) > 30 and max(counts.values()) <= 6, (name, counts.most_common(3))
     seconds = [item for item in items if len(item.principle_ids) == 2]
     assert 0 < len(seconds) < len(items)
     assert all(a != b for a, b in (item.principle_ids for item in seconds))
@@ -147,20 +150,26 @@ def test_story_prompt_quotes_the_principle_and_length_sets_max_tokens(small: Pat
     assert len(set(by_length.values())) > 1
 
 
-def test_advice_has_an_operator_and_unused_tools_about_half_the_time(small: Path) -> None:
+def test_advice_renders_a_share_of_deployments_with_unused_tools(small: Path) -> None:
     constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
-    items = plan_advice(constitution, attributes, n=40, seed=5)
     known = {tool["name"] for tool in attributes.tools}
+    every = plan_advice(constitution, attributes, n=40, seed=5)
+    assert all(item.attributes["system_prompt"] and item.prefix for item in every)
+    items = plan_advice(constitution, attributes, n=40, seed=5, deployment_share=0.5)
     with_operator = [item for item in items if item.attributes["system_prompt"]]
     assert len(with_operator) == 20
     for item in with_operator:
-        names = [tool["name"] for tool in item.attributes["tools"]]
+        names = item.attributes["tools"]
         assert 2 <= len(names) <= 4 and len(set(names)) == len(names) and set(names) <= known
         assert item.attributes["system_prompt"] in item.prompt
         assert all(f'"name": "{name}"' in item.prompt for name in names)
+        assert item.prefix.startswith(f"System: {item.attributes['system_prompt']}\n\nTools:\n")
+        assert all(f'"name": "{name}"' in item.prefix for name in names)
+        assert item.attributes["transcript"] == "advice-transcript.v1"
     for item in items:
         if not item.attributes["system_prompt"]:
             assert item.attributes["tools"] == [] and "<tools>" not in item.prompt
+            assert item.prefix == "" and item.attributes["transcript"] is None
 
 
 def test_identical_prompts_get_distinct_sample_indices(tmp_path: Path, small: Path) -> None:

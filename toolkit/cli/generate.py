@@ -32,6 +32,13 @@ from toolkit.generate.runner import (
     run_plan,
     status_line,
 )
+from toolkit.generate.screening import (
+    ACTIONS,
+    DEFAULT_MAX_EVAL_SIMILARITY,
+    DEFAULT_PREMISE_MARGIN,
+    ScreenOptions,
+    eval_texts,
+)
 from toolkit.progress import stderr_console
 
 __all__ = ["app"]
@@ -46,6 +53,12 @@ class PlanKind(StrEnum):
     explainers = "explainers"
     stories = "stories"
     advice = "advice"
+
+
+class EvalAction(StrEnum):
+    flag = "flag"
+    redraw = "redraw"
+    drop = "drop"
 
 
 class BackendName(StrEnum):
@@ -85,16 +98,78 @@ def plan(
             help="Attribute lists (default: the shipped ones; tools.json beside DIR).",
         ),
     ] = None,
+    evals: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--eval",
+            metavar="[NAME=]PATH[:FIELD,...]",
+            help="An eval set to measure each item's scenario against (as `contamination "
+            "check --eval` takes it); repeatable.",
+        ),
+    ] = None,
+    max_eval_similarity: Annotated[
+        float,
+        typer.Option(
+            "--max-eval-similarity",
+            metavar="COSINE",
+            help="Flag an item whose scenario is nearer than this to an eval item.",
+        ),
+    ] = DEFAULT_MAX_EVAL_SIMILARITY,
+    premise_margin: Annotated[
+        float,
+        typer.Option(
+            "--premise-margin",
+            metavar="COSINE",
+            help="Flag a story whose dilemma is this much nearer an eval premise "
+            "(eval_premises.txt) than any ordinary scenario.",
+        ),
+    ] = DEFAULT_PREMISE_MARGIN,
+    on_eval_match: Annotated[
+        EvalAction,
+        typer.Option(
+            "--on-eval-match",
+            help=f"What to do with a flagged item: {', '.join(ACTIONS)} (re-draw its "
+            "attributes by seed, keeping it flagged if no draw clears).",
+        ),
+    ] = EvalAction.redraw,
+    eval_adjacent: Annotated[
+        bool,
+        typer.Option(
+            "--eval-adjacent",
+            help="Include eval-adjacent dilemmas (shutdown, replacement, ...): an ablation, "
+            "recorded in the plan's provenance.",
+        ),
+    ] = False,
+    deployment_share: Annotated[
+        float | None,
+        typer.Option(
+            "--deployment-share",
+            metavar="SHARE",
+            help="Advice: the share of dialogues with a system prompt and tools rendered "
+            "into the document (default 1).",
+        ),
+    ] = None,
     overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Write a seeded plan of requests covering every principle.
+    """Write a seeded, screened plan of requests covering every principle.
 
     Deterministic for a constitution, attribute lists and seed. Without -n or
-    --per-principle, one item per principle. An existing plan (perhaps edited
-    by hand) is replaced only with --overwrite.
+    --per-principle, one item per principle (advice: two). Each item's scenario is measured
+    against the eval sets (--eval) and the premises of published evaluations;
+    flagged items are re-drawn (--on-eval-match). The plan's provenance goes
+    beside it (PLAN.provenance.json). An existing plan (perhaps edited by
+    hand) is replaced only with --overwrite.
     """
+    screen = ScreenOptions(
+        evals=eval_texts(evals or []),
+        eval_sets=tuple(evals or ()),
+        max_eval_similarity=max_eval_similarity,
+        premise_margin=premise_margin,
+        action=on_eval_match.value,
+        eval_adjacent=eval_adjacent,
+    )
     result = make_plan(
         kind.value,
         constitution,
@@ -105,6 +180,8 @@ def plan(
         attributes_dir=attributes,
         quiet=quiet,
         overwrite=overwrite,
+        screen=screen,
+        deployment_share=deployment_share,
     )
     if as_json:
         emit_json(result)
@@ -113,6 +190,43 @@ def plan(
         f"wrote {result['items']} {kind.value} items to {out}, covering "
         f"{result['principles_covered']} of {result['principles']} principles"
     )
+    for line in screening_lines(result):
+        _say(line)
+
+
+def screening_lines(result: dict[str, Any]) -> list[str]:
+    """The plan's screening and deployment figures, in words."""
+    s = result["screening"]
+    lines = []
+    if result["kind"] == "stories":
+        state = "included: an ablation" if s["eval_adjacent"] else "off; --eval-adjacent opts in"
+        lines.append(
+            f"eval-adjacent dilemmas: {s['eval_adjacent_items']} of {result['items']} "
+            f"({s['eval_adjacent_share']:.0%}), {state}"
+        )
+    lines.append(
+        f"screening: {s.get('flagged', 0)} flagged, {s.get('redrawn', 0)} re-drawn, "
+        f"{s.get('dropped', 0)} dropped, {s.get('still_flagged', 0)} still flagged "
+        f"(action {s['action']})"
+    )
+    if s["eval_sets"]:
+        lines.append(
+            f"nearest eval items (cosine, flag above {s['thresholds']['eval_similarity']}; "
+            "--json lists every item):"
+        )
+        for near in s["nearest"][:3]:
+            lines.append(
+                f"  {near['plan_id']}  {near.get('eval_similarity')}  {near.get('nearest_eval')}"
+            )
+    else:
+        lines.append("no eval set given (--eval): distances to eval items not measured")
+    if result["kind"] == "advice":
+        d = result["deployment"]
+        lines.append(
+            f"deployment context rendered into {d['rendered']} of {result['items']} "
+            f"documents ({d['share']:.0%})"
+        )
+    return lines
 
 
 def _print_run(summary: RunSummary) -> None:

@@ -39,7 +39,11 @@ class PlanItem:
     `attributes` are the seed attributes the prompt was rendered from;
     `prompt` is the rendered user message (edit it and the key changes);
     `constitution` and `constitution_version` name the document that goes,
-    cached, into the system prompt.
+    cached, into the system prompt. `prefix` is text our code puts before
+    the answer in the document (the deployment context rendered as a
+    transcript: never asked of the model, so it is not part of the key);
+    `screening` is how far the item lies from the evals (see
+    `toolkit.generate.screening`).
     """
 
     plan_id: str
@@ -54,6 +58,8 @@ class PlanItem:
     sample_index: int = 0
     max_tokens: int = 2048
     title: str = ""
+    prefix: str = ""
+    screening: dict[str, Any] = field(default_factory=dict)
 
     def key(self, model: str) -> str:
         return request_key(
@@ -61,6 +67,7 @@ class PlanItem:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        optional = {"prefix": self.prefix, "screening": self.screening}
         return {
             "plan_id": self.plan_id,
             "kind": self.kind,
@@ -74,6 +81,7 @@ class PlanItem:
             "constitution": self.constitution,
             "constitution_version": self.constitution_version,
             "prompt": self.prompt,
+            **{key: value for key, value in optional.items() if value},
         }
 
     @classmethod
@@ -93,6 +101,7 @@ class PlanItem:
             if not isinstance(data.get(key), str) or not data[key]:
                 raise InputError(f"{key}: expected a non-empty string")
         known = {*required, "principle_ids", "attributes", "sample_index", "max_tokens", "title"}
+        known |= {"prefix", "screening"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise InputError(
@@ -112,8 +121,11 @@ class PlanItem:
             value = data.get(key, 0 if key == "sample_index" else 2048)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise InputError(f"{key}: expected a non-negative integer")
-        if not isinstance(data.get("title", ""), str):
-            raise InputError("title: expected a string")
+        for key in ("title", "prefix"):
+            if not isinstance(data.get(key, ""), str):
+                raise InputError(f"{key}: expected a string")
+        if not isinstance(data.get("screening", {}), dict):
+            raise InputError("screening: expected an object")
         return cls(
             plan_id=data["plan_id"],
             kind=data["kind"],
@@ -127,6 +139,8 @@ class PlanItem:
             sample_index=data.get("sample_index", 0),
             max_tokens=data.get("max_tokens", 2048),
             title=data.get("title", ""),
+            prefix=data.get("prefix", ""),
+            screening=data.get("screening", {}),
         )
 
 

@@ -1,11 +1,14 @@
-"""Planners: turn a constitution and attribute lists into a deterministic plan.
+"""Planners: turn a constitution and attribute lists into a deterministic, screened plan.
 
 Coverage and diversity are decided here, before anything is paid for. Every
-principle gets a quota (round-robin over a seeded shuffle), and each attribute
-is dealt from its own seeded "shuffled deck": every value is used once before
-any is used twice, so a plan uses its values evenly instead of clumping the
-way independent random draws do. The same inputs and seed give a
-byte-identical plan file.
+principle gets a quota (round-robin over a seeded shuffle), and each item's
+attributes are drawn for its principle (`toolkit.generate.drafts`). Each
+item's scenario is then screened against the build's eval sets and the
+premises of published evaluations (`toolkit.generate.screening`); a flagged
+item is kept and marked, re-drawn from decks of its own (so clear items never
+change), or dropped. The same inputs and seed give a byte-identical plan
+file, and a provenance file beside it (`PLAN.provenance.json`) records the
+options, the ablations and the figures.
 """
 
 from __future__ import annotations
@@ -18,228 +21,118 @@ from typing import Any
 
 from toolkit.constitution import Constitution, Principle, load_constitution
 from toolkit.errors import ConfigError
-from toolkit.generate.attributes import Attributes, load_attributes, words_in_length
+from toolkit.generate.attributes import Attributes, load_attributes
+from toolkit.generate.drafters import DRAFTERS, make_drafter
+from toolkit.generate.drafts import Draft, quote_principle
 from toolkit.generate.plan import PlanItem, write_plan
-from toolkit.generate.quotas import Deck, deck, principle_quota, seeded_rng
-from toolkit.generate.templates import Template, load_template, render
+from toolkit.generate.quotas import principle_quota
+from toolkit.generate.screen_plan import ABLATION, screened_drafts, screening_figures
+from toolkit.generate.screening import ScreenOptions, load_premises
+from toolkit.generate.templates import load_template, render
+from toolkit.io.atomic import atomic_write
 from toolkit.io.outputs import refuse_existing
 from toolkit.progress import progress
 
 __all__ = [
+    "ABLATION",
+    "DEFAULT_PER_PRINCIPLE",
     "PLANNERS",
     "Planner",
     "make_plan",
     "plan_advice",
     "plan_explainers",
     "plan_stories",
+    "provenance_path",
     "quote_principle",
 ]
 
-EXPLAINER_MAX_TOKENS = 2560
-ADVICE_MAX_TOKENS = 3072
 #: The template version each planner renders; a new version is a new file and a new line here.
 TEMPLATE_VERSION = "v1"
+#: Items per principle when a plan gives neither n nor per_principle. Advice gets the
+#: most: it was the most data-efficient kind in the research this recipe follows.
+DEFAULT_PER_PRINCIPLE = {"explainers": 1, "stories": 1, "advice": 2}
 
 
-def quote_principle(node: Principle, *, heading: bool = True) -> str:
-    """A principle's full body as a Markdown quotation, under its title and id."""
-    lines = node.body.strip().splitlines()
-    quoted = "\n".join(f"> {line}".rstrip() for line in lines)
-    return f"**{node.title}** (`{node.id}`)\n\n{quoted}" if heading else quoted
+def provenance_path(plan: str | Path) -> Path:
+    """The provenance file beside a plan: `stories.jsonl` -> `stories.provenance.json`."""
+    path = Path(plan)
+    return path.with_name(f"{path.name.split('.')[0]}.provenance.json")
 
 
 def _principles_text(nodes: Sequence[Principle]) -> str:
     return "\n\n".join(quote_principle(node) for node in nodes)
 
 
-class _Builder:
-    """Collects items, numbering them and giving repeated prompts distinct sample indices."""
-
-    def __init__(self, constitution: Constitution, kind: str, template: Template) -> None:
-        self.constitution = constitution
-        self.kind = kind
-        self.template = template
-        self.items: list[PlanItem] = []
-        self._seen: Counter[str] = Counter()
-
-    def add(
-        self,
-        principles: Sequence[Principle],
-        attributes: dict[str, Any],
-        *,
-        max_tokens: int,
-        title: str,
-        extra: dict[str, object] | None = None,
-    ) -> None:
-        """Render the prompt from the attributes (plus `extra` values that are not seeds)."""
+def _items(constitution: Constitution, kind: str, drafts: Sequence[Draft]) -> list[PlanItem]:
+    """Number the drafts and render their prompts; repeated prompts get distinct sample indices."""
+    template = load_template(DRAFTERS[kind].template, TEMPLATE_VERSION)
+    seen: Counter[str] = Counter()
+    items = []
+    for index, draft in enumerate(drafts):
         prompt = render(
-            self.template,
+            template,
             {
-                **attributes,
-                **(extra or {}),
-                "constitution_title": self.constitution.title,
-                "principles": _principles_text(principles),
+                **draft.attributes,
+                **draft.extra,
+                "constitution_title": constitution.title,
+                "principles": _principles_text(draft.principles),
             },
         )
-        self.items.append(
+        items.append(
             PlanItem(
-                plan_id=f"{self.kind}-{len(self.items):05d}",
-                kind=self.kind,
-                template=self.template.name,
-                template_version=self.template.version,
+                plan_id=f"{DRAFTERS[kind].kind}-{index:05d}",
+                kind=DRAFTERS[kind].kind,
+                template=template.name,
+                template_version=template.version,
                 prompt=prompt,
-                constitution=self.constitution.path,
-                constitution_version=self.constitution.version,
-                principle_ids=tuple(node.id for node in principles),
-                attributes=attributes,
-                sample_index=self._seen[prompt],
-                max_tokens=max_tokens,
-                title=title,
+                constitution=constitution.path,
+                constitution_version=constitution.version,
+                principle_ids=tuple(p.id for p in draft.principles),
+                attributes=draft.attributes,
+                sample_index=seen[prompt],
+                max_tokens=draft.max_tokens,
+                title=draft.title,
+                prefix=draft.prefix,
+                screening=draft.screening,
             )
         )
-        self._seen[prompt] += 1
+        seen[prompt] += 1
+    return items
 
 
-def _second_principle(
-    primary: Principle, coin: Deck[bool], pool: Deck[Principle], count: int
-) -> list[Principle]:
-    """Sometimes (one item in three) a second, different principle in play."""
-    if count < 2 or not coin.draw():
-        return [primary]
-    second = pool.draw()
-    while second.id == primary.id:
-        second = pool.draw()
-    return [primary, second]
+def _plan(
+    kind: str,
+    constitution: Constitution,
+    attributes: Attributes,
+    *,
+    n: int | None = None,
+    per_principle: int | None = None,
+    seed: int = 0,
+    deployment_share: float | None = None,
+) -> list[PlanItem]:
+    drafter = make_drafter(kind, constitution, attributes, seed, deployment_share=deployment_share)
+    if n is None and per_principle is None:
+        per_principle = DEFAULT_PER_PRINCIPLE[kind]
+    quota = principle_quota(constitution, n, per_principle, seed, drafter.kind)
+    return _items(constitution, kind, [drafter.draw(p) for p in quota])
 
 
 def plan_explainers(
-    constitution: Constitution,
-    attributes: Attributes,
-    *,
-    n: int | None = None,
-    per_principle: int | None = None,
-    seed: int = 0,
+    constitution: Constitution, attributes: Attributes, **kw: Any
 ) -> list[PlanItem]:
-    """Explainers: each principle in a genre of exposition, for an audience."""
-    kind = "explainer"
-    builder = _Builder(constitution, kind, load_template(kind, TEMPLATE_VERSION))
-    genres = deck(attributes.get("explainer_genres"), seed, kind, "genre")
-    audiences = deck(attributes.get("audiences"), seed, kind, "audience")
-    for node in principle_quota(constitution, n, per_principle, seed, kind):
-        genre, audience = genres.draw(), audiences.draw()
-        builder.add(
-            [node],
-            {"genre": genre, "audience": audience},
-            max_tokens=EXPLAINER_MAX_TOKENS,
-            title=f"{node.title} ({genre}, for {audience})",
-            extra={
-                "principle_title": node.title,
-                "principle_id": node.id,
-                "principle_text": quote_principle(node, heading=False),
-            },
-        )
-    return builder.items
+    """Explainers: each principle in a form of exposition, for an audience (unscreened)."""
+    return _plan("explainers", constitution, attributes, **kw)
 
 
-def plan_stories(
-    constitution: Constitution,
-    attributes: Attributes,
-    *,
-    n: int | None = None,
-    per_principle: int | None = None,
-    seed: int = 0,
-) -> list[PlanItem]:
-    """Stories: an agentic AI role in a setting and genre facing a dilemma over a principle."""
-    kind = "story"
-    builder = _Builder(constitution, kind, load_template(kind, TEMPLATE_VERSION))
-    decks = {
-        name: deck(attributes.get(name), seed, kind, name)
-        for name in ("settings", "genres", "points_of_view")
-    }
-    roles = deck(attributes.labelled("roles"), seed, kind, "roles")
-    dilemmas = deck(attributes.labelled("dilemmas"), seed, kind, "dilemmas")
-    lengths = deck(attributes.labelled("lengths"), seed, kind, "lengths")
-    coin = deck([True, False, False], seed, kind, "second-principle")
-    seconds = deck(constitution.principles(), seed, kind, "second-principles")
-    count = len(constitution.principles())
-    for node in principle_quota(constitution, n, per_principle, seed, kind):
-        setting, genre = decks["settings"].draw(), decks["genres"].draw()
-        pov = decks["points_of_view"].draw()
-        (role, role_text), (dilemma, dilemma_text) = roles.draw(), dilemmas.draw()
-        length, length_text = lengths.draw()
-        words = words_in_length(length_text)
-        nodes = _second_principle(node, coin, seconds, count)
-        builder.add(
-            nodes,
-            {
-                "setting": setting,
-                "genre": genre,
-                "role": role,
-                "role_description": role_text,
-                "dilemma": dilemma,
-                "dilemma_description": dilemma_text,
-                "point_of_view": pov,
-                "length": length,
-                "length_words": words,
-            },
-            max_tokens=words * 2 + 512,
-            title=f"{node.title}: {role}, {dilemma}",
-        )
-    return builder.items
+def plan_stories(constitution: Constitution, attributes: Attributes, **kw: Any) -> list[PlanItem]:
+    """Stories: an agentic AI in a compatible role and setting facing a dilemma drawn for
+    the principle (unscreened; eval-adjacent dilemmas left out)."""
+    return _plan("stories", constitution, attributes, **kw)
 
 
-def plan_advice(
-    constitution: Constitution,
-    attributes: Attributes,
-    *,
-    n: int | None = None,
-    per_principle: int | None = None,
-    seed: int = 0,
-) -> list[PlanItem]:
-    """Advice dialogues; half of them inside an operator's deployment with unused tools."""
-    kind = "advice"
-    builder = _Builder(constitution, kind, load_template(kind, TEMPLATE_VERSION))
-    operator_part = load_template("advice-operator", TEMPLATE_VERSION)
-    direct_part = load_template("advice-direct", TEMPLATE_VERSION)
-    situations = deck(attributes.labelled("advice_situations"), seed, kind, "situations")
-    operators = deck([True, False], seed, kind, "operator")
-    prompts = deck(attributes.get("system_prompts"), seed, kind, "system_prompts")
-    tools = deck(attributes.tools, seed, kind, "tools")
-    tool_count = seeded_rng(seed, kind, "tool-count")
-    coin = deck([True, False, False], seed, kind, "second-principle")
-    seconds = deck(constitution.principles(), seed, kind, "second-principles")
-    count = len(constitution.principles())
-    for node in principle_quota(constitution, n, per_principle, seed, kind):
-        situation, situation_text = situations.draw()
-        nodes = _second_principle(node, coin, seconds, count)
-        system_prompt: str | None = None
-        chosen: list[dict[str, Any]] = []
-        if operators.draw():
-            system_prompt = prompts.draw()
-            wanted = min(tool_count.randint(2, 4), len(attributes.tools))
-            while len(chosen) < wanted:
-                tool = tools.draw()
-                if all(tool["name"] != c["name"] for c in chosen):
-                    chosen.append(tool)
-            deployment = render(
-                operator_part,
-                {"system_prompt": system_prompt, "tools": json.dumps(chosen, indent=2)},
-            )
-        else:
-            deployment = render(direct_part, {})
-        builder.add(
-            nodes,
-            {
-                "situation": situation,
-                "situation_description": situation_text,
-                "system_prompt": system_prompt,
-                "tools": chosen,
-            },
-            max_tokens=ADVICE_MAX_TOKENS,
-            title=f"{node.title}: {situation}",
-            extra={"deployment": deployment.strip()},
-        )
-    return builder.items
+def plan_advice(constitution: Constitution, attributes: Attributes, **kw: Any) -> list[PlanItem]:
+    """Advice dialogues on situations drawn for the principle, in deployments (unscreened)."""
+    return _plan("advice", constitution, attributes, **kw)
 
 
 Planner = Callable[..., list[PlanItem]]
@@ -262,21 +155,35 @@ def make_plan(
     attributes_dir: str | Path | None = None,
     quiet: bool = False,
     overwrite: bool = False,
+    screen: ScreenOptions | None = None,
+    deployment_share: float | None = None,
 ) -> dict[str, Any]:
-    """Plan `kind` ("explainers", "stories" or "advice") and write it; return its figures.
+    """Plan `kind` ("explainers", "stories" or "advice"), screen it, write it and its
+    provenance; return its figures (with every item's screening under `items_screening`).
 
     An existing plan file (perhaps edited by hand) is refused unless `overwrite`.
     """
-    if kind not in PLANNERS:
-        raise ConfigError(f"no planner {kind!r}; expected one of {', '.join(PLANNERS)}")
+    if kind not in DRAFTERS:
+        raise ConfigError(f"no planner {kind!r}; expected one of {', '.join(DRAFTERS)}")
+    options = screen or ScreenOptions()
+    options.validate()
     constitution = load_constitution(constitution_path)
     attributes = load_attributes(attributes_dir)
-    items = PLANNERS[kind](constitution, attributes, n=n, per_principle=per_principle, seed=seed)
-    refuse_existing([out], overwrite=overwrite)
+    if options.premises is None:
+        options = _with_premises(options, attributes)
+    if n is None and per_principle is None:
+        per_principle = DEFAULT_PER_PRINCIPLE[kind]
+    quota = principle_quota(constitution, n, per_principle, seed, DRAFTERS[kind].kind)
+    refuse_existing([out, provenance_path(out)], overwrite=overwrite)
+    drafts, counts = screened_drafts(
+        kind, constitution, attributes, quota, seed, options, deployment_share
+    )
+    items = _items(constitution, kind, drafts)
     bar = progress(items, description=f"writing the {kind} plan", total=len(items), quiet=quiet)
     write_plan(bar, out)
     covered = {pid for item in items for pid in item.principle_ids[:1]}
-    return {
+    rendered = sum(1 for item in items if item.prefix)
+    result: dict[str, Any] = {
         "plan": str(out),
         "kind": kind,
         "items": len(items),
@@ -285,4 +192,19 @@ def make_plan(
         "constitution": constitution.path,
         "constitution_version": constitution.version,
         "seed": seed,
+        "deployment": {
+            "rendered": rendered,
+            "share": round(rendered / len(items), 4) if items else 0.0,
+        },
+        "screening": {**options.settings(), **counts, **screening_figures(items, options)},
     }
+    with atomic_write(provenance_path(out), compress=False) as handle:
+        handle.write((json.dumps(result, indent=2, sort_keys=True) + "\n").encode())
+    result["items_screening"] = [{"plan_id": i.plan_id, **i.screening} for i in items]
+    return result
+
+
+def _with_premises(options: ScreenOptions, attributes: Attributes) -> ScreenOptions:
+    from dataclasses import replace
+
+    return replace(options, premises=load_premises(attributes.premises))

@@ -31,6 +31,7 @@ __all__ = [
     "LEDGER",
     "RUN_FILE",
     "check_same_run",
+    "document_text",
     "exclusive",
     "read_run_json",
     "run_status",
@@ -96,10 +97,16 @@ def write_run_json(out: Path, record: Mapping[str, Any]) -> None:
         handle.write((json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode())
 
 
+def document_text(item: PlanItem, answer: str) -> str:
+    """The document: the item's prefix (its deployment context as a transcript header,
+    added by our code whatever the backend) and then the answer."""
+    return f"{item.prefix.strip()}\n\n{answer.lstrip()}" if item.prefix.strip() else answer
+
+
 def _document(item: PlanItem, row: Mapping[str, Any], system_template: str) -> Document:
     return Document.create(
         item.kind,
-        row["text"],
+        document_text(item, row["text"]),
         title=item.title,
         principle_ids=item.principle_ids,
         provenance=Provenance(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.constitution.options import sidecar_path
+from toolkit.generate.planners import provenance_path
 from toolkit.pipeline import steps
 from toolkit.pipeline.config import BuildConfig
 from toolkit.pipeline.stages.base import Stage
@@ -23,14 +24,22 @@ class Plan(Stage):
 
     def inputs(self) -> Sequence[Path]:
         constitution = self.config.constitution
-        return [constitution, sidecar_path(constitution), *steps.attribute_paths(self.config)]
+        evals = [e.path for e in self.config.evals]  # plans are screened against them
+        return [
+            constitution,
+            sidecar_path(constitution),
+            *steps.attribute_paths(self.config),
+            *evals,
+        ]
 
     def settings(self) -> Any:
-        return next(p for p in self.config.plans if p.kind == self.instance).settings()
+        plan = next(p for p in self.config.plans if p.kind == self.instance).settings()
+        return {**plan, "screening": self.config.screening.settings()}
 
     def outputs(self) -> Sequence[Path]:
         assert self.instance is not None
-        return [self.layout.plan(self.instance)]
+        plan = self.layout.plan(self.instance)
+        return [plan, provenance_path(plan)]
 
     def run(self) -> dict[str, Any]:
         assert self.instance is not None

@@ -1,0 +1,115 @@
+"""The shipped attribute pools and the grid a plan draws from them.
+
+A 10,000-item plan must not lean on any value (none above ~2% of the draws of
+its attribute), stories must put roles only in settings they can work in, and
+ordinary conduct must far outnumber the eval-adjacent premises, which stay
+out of a plan unless it opts in.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.generate_support import ATTRIBUTES, SAMPLE
+from toolkit.constitution import load_constitution
+from toolkit.errors import RecordError
+from toolkit.generate.attributes import load_attributes
+from toolkit.generate.planners import plan_advice, plan_explainers, plan_stories
+from toolkit.generate.relevance import principle_scores
+
+#: Form parameters, not content: a handful of values each, by design.
+FORM = {"length", "point_of_view", "form", "dilemma_family", "role_domain", "setting_domain"}
+#: Attributes that only restate another (the description of a label).
+RESTATED = {"role_description", "dilemma_description", "situation_description", "transcript"}
+MAX_SHARE = 0.02
+
+
+@pytest.fixture(scope="module")
+def sample() -> object:
+    return load_constitution(SAMPLE)
+
+
+@pytest.mark.parametrize("planner", [plan_stories, plan_advice, plan_explainers])
+def test_no_value_is_more_than_two_percent_of_a_10k_plan(planner: object, sample: object) -> None:
+    attributes = load_attributes()
+    items = planner(sample, attributes, n=10_000, seed=3)  # type: ignore[operator]
+    names = {k for item in items[:200] for k, v in item.attributes.items() if isinstance(v, str)}
+    checked = sorted(names - FORM - RESTATED)
+    assert checked, "no content attribute found"
+    for name in checked:
+        counts = Counter(
+            i.attributes[name] for i in items if isinstance(i.attributes.get(name), str)
+        )
+        value, top = counts.most_common(1)[0]
+        assert top / sum(counts.values()) <= MAX_SHARE, (name, value, top)
+    tools = Counter(t for item in items for t in item.attributes.get("tools") or [])
+    if tools:
+        assert max(tools.values()) / sum(tools.values()) <= MAX_SHARE
+
+
+def test_stories_put_roles_only_in_compatible_settings(sample: object) -> None:
+    attributes = load_attributes()
+    items = plan_stories(sample, attributes, n=600, seed=5)  # type: ignore[arg-type]
+    for item in items:
+        a = item.attributes
+        assert attributes.allows(a["role_domain"], a["setting_domain"]), (a["role"], a["setting"])
+    assert not attributes.allows("home", "public")  # a household robot in a legislative office
+    assert len({i.attributes["setting"] for i in items}) > 60
+
+
+def test_ordinary_conduct_far_outnumbers_eval_adjacent_dilemmas_which_stay_out(
+    sample: object,
+) -> None:
+    attributes = load_attributes()
+    dilemmas = attributes.dilemmas()
+    adjacent = [d for d in dilemmas if d.eval_adjacent]
+    assert adjacent and len(dilemmas) - len(adjacent) >= 5 * len(adjacent)
+    assert {d.family for d in dilemmas} >= {
+        "ordinary conduct",
+        "honesty with a user",
+        "helpfulness under pressure",
+        "respecting autonomy",
+        "agentic work with tools",
+        "oversight and safety",
+    }
+    items = plan_stories(sample, attributes, n=400, seed=2)  # type: ignore[arg-type]
+    assert not any(item.attributes["eval_adjacent"] for item in items)
+    labels = {d.label for d in adjacent}
+    assert not labels & {item.attributes["dilemma"] for item in items}
+
+
+def test_advice_situations_are_drawn_for_their_principle(sample: object) -> None:
+    attributes = load_attributes()
+    situations = [text for _, text in attributes.labelled("advice_situations")]
+    principles = sample.principles()  # type: ignore[attr-defined]
+    scores = principle_scores(principles, situations)
+    row = {p.id: i for i, p in enumerate(principles)}
+    column = {text: i for i, text in enumerate(situations)}
+    items = plan_advice(sample, attributes, per_principle=3, seed=4)  # type: ignore[arg-type]
+    ranks = []
+    for item in items:
+        scored = scores[row[item.principle_ids[0]]]
+        chosen = scored[column[item.attributes["situation_description"]]]
+        ranks.append(float((scored > chosen).mean()))
+    # Random pairing would put the chosen situation at the median (0.5) on average.
+    assert sum(ranks) / len(ranks) < 0.15
+
+
+def test_headings_name_domains_families_and_are_checked(tmp_path: Path) -> None:
+    copy = tmp_path / "stories" / "attributes"
+    shutil.copytree(ATTRIBUTES, copy)
+    shutil.copy(ATTRIBUTES.parent / "tools.json", copy.parent / "tools.json")
+    attributes = load_attributes(copy)
+    assert attributes.structure_of("FAQ") == "faq"
+    assert attributes.structure_of("no such form") == "prose"
+    (copy / "compatibility.txt").write_text("home: home, nowhere\n")
+    with pytest.raises(RecordError, match=r"compatibility\.txt:1: no setting domain 'nowhere'"):
+        load_attributes(copy)
+    (copy / "compatibility.txt").unlink()
+    (copy / "dilemmas.txt").write_text("[ordinary | adjacent]\na: the AI does b\n")
+    with pytest.raises(RecordError, match=r"dilemmas\.txt:1: heading tag 'adjacent'"):
+        load_attributes(copy)
