@@ -89,7 +89,7 @@ def test_gate_passes_on_a_clean_corpus(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_partial_leak_below_the_gate_is_reported_but_passes(tmp_path: Path) -> None:
-    half = " ".join(ITEMS[0].split()[:16])
+    half = " ".join(ITEMS[0].split()[:13])  # 13 of 28 tokens: under half
     corpus, _ = _corpus(tmp_path, {2: half})
     _check(tmp_path, corpus, "--report", tmp_path / "r")
     (hit,) = json.loads((tmp_path / "r" / "contamination.json").read_text())["hits"]
@@ -112,7 +112,7 @@ def test_decontaminate_removes_the_planted_document_only(tmp_path: Path) -> None
 
 
 def test_a_kept_document_with_a_hit_below_the_gate_carries_it(tmp_path: Path) -> None:
-    half = " ".join(ITEMS[0].split()[:16])
+    half = " ".join(ITEMS[0].split()[:13])  # 13 of 28 tokens: under half
     corpus, docs = _corpus(tmp_path, {2: half, 7: ITEMS[2]})
     with pytest.raises(CheckFailed):
         _check(tmp_path, corpus, "--decontaminate", tmp_path / "out", "--report", tmp_path / "r")

@@ -158,8 +158,8 @@ def test_cli_gate_on_cosine_and_histogram(run: dict[str, Any], tmp_path: Path) -
     with pytest.raises(CheckFailed, match=r"oversight\[0\]"):
         typer.main.get_command(app).main(args, standalone_mode=False)
     assert "<svg" in (tmp_path / "rep" / "contamination.html").read_text()
-    # a stricter cosine gate than the best paraphrase passes
-    stricter = [*args, "--gate-cosine", "0.999", "--overwrite"]
+    # a stricter cosine gate than the best paraphrase, without the verifier, passes
+    stricter = [*args, "--gate-cosine", "0.999", "--verifier", "off", "--overwrite"]
     typer.main.get_command(app).main(stricter, standalone_mode=False)
 
 
@@ -233,13 +233,13 @@ class _JudgingAPI(FakeAnthropic):
 def test_llm_judge_through_the_sdk_decides_the_gate(run: dict[str, Any], tmp_path: Path) -> None:
     fake = _JudgingAPI()
     backend = AnthropicBackend(api_key=KEY, http_client=fake.http_client(), sleep=lambda _: None)
-    setup = JudgeSetup(backend, MODEL, ledger=CostLedger(tmp_path / "judge-ledger.jsonl"))
+    setup = JudgeSetup(backend, MODEL, top=2, ledger=CostLedger(tmp_path / "judge-ledger.jsonl"))
     cache = EmbeddingCache(run["root"] / "cache", embedder=_Refuse())
     options = CheckOptions(quiet=True, gate_cosine=0.95)  # item 2's rewrite is under it
     result = check_contamination(
         run["root"] / "corpus", run["items"], options=options, cache=cache, judge=setup
     )
-    assert len(fake.sent("messages")) == 2  # the two semantic hits
+    assert len(fake.sent("messages")) == 2  # the two semantic hits, the verifier's strongest
     report = build_report(result)
     judged = {h["eval_index"]: h for h in report["hits"] if h["stage"] == "judge"}
     assert judged[2]["gated"] and judged[2]["score"] == 1.0 and judged[2]["cosine"] < 0.95
@@ -289,6 +289,7 @@ def test_cli_exits_1_in_one_line_when_a_judge_call_failed(
         monkeypatch.setenv("ANTHROPIC_BASE_URL", api.url)
         result = run_cli(capsys, "contamination", "check", str(run["root"] / "corpus"),
                          "--eval", f"{evals}:q", "--judge", "anthropic", "--judge-model", MODEL,
+                         "--judge-top", "2",
                          "--cache", str(run["root"] / "cache"), "--quiet")  # fmt: skip
     assert result.code == 1 and len(fake.sent("messages")) == 2
     assert result.err.startswith("error: ") and result.err.count("\n") == 1

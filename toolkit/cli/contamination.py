@@ -107,7 +107,8 @@ def check(
             "--eval",
             metavar="[NAME=]PATH[:FIELD,...]",
             help="An eval set (.jsonl, .json, .csv, .tsv, .parquet, a folder of .txt/.md, or a "
-            "saved Hugging Face dataset) and its text field(s); repeatable.",
+            "saved Hugging Face dataset) and its text field(s), each optionally ROLE=FIELD "
+            "(stem, choice, answer); repeatable.",
         ),
     ],
     ngram: Annotated[int, typer.Option("--ngram", help="N-gram size in tokens.")] = _default(
@@ -119,11 +120,13 @@ def check(
     gate_ngram: Annotated[
         float,
         typer.Option(
-            "--gate-ngram", help="Fail when an item has this share of its n-grams matched."
+            "--gate-ngram",
+            help="Fail when this share of a stem's (or item's) tokens is in matched n-grams.",
         ),
     ] = _default("gate_ngram"),
     gate_cosine: Annotated[
-        float, typer.Option("--gate-cosine", help="Fail when a window reaches this cosine.")
+        float,
+        typer.Option("--gate-cosine", help="Fail when a stem's window reaches this cosine."),
     ] = _default("gate_cosine"),
     top_k: Annotated[
         int, typer.Option("--top-k", help="Nearest documents per eval item searched by window.")
@@ -135,6 +138,32 @@ def check(
             help="Who picks each item's nearest documents: static (model2vec, fast) or minilm.",
         ),
     ] = _default("retrieval"),
+    units: Annotated[
+        str,
+        typer.Option(
+            "--units",
+            help="Parts of each eval item matched: all (stem, choices, answer, whole), "
+            "stem (stem and whole) or whole.",
+        ),
+    ] = _default("units"),
+    verifier: Annotated[
+        str,
+        typer.Option(
+            "--verifier",
+            help="Who decides each item's nearest windows offline: offline (a fitted "
+            "model over several signals) or off (cosine thresholds only).",
+        ),
+    ] = _default("verifier"),
+    verify_k: Annotated[
+        int,
+        typer.Option(
+            "--verify-k", min=1, help="Nearest windows per eval item handed to the verifier."
+        ),
+    ] = _default("verify_k"),
+    gate_short: Annotated[
+        bool,
+        typer.Option("--gate-short", help="Fail on exact hits of items too short for n-grams too."),
+    ] = _default("gate_short"),
     report: Annotated[
         Path | None,
         typer.Option(
@@ -221,6 +250,10 @@ def check(
         gate_cosine=gate_cosine,
         top_k=top_k,
         retrieval=retrieval,
+        units=units,
+        verifier=verifier,
+        verify_k=verify_k,
+        gate_short=gate_short,
         cache_dir=cache,
         quiet=quiet,
     )

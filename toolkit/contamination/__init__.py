@@ -1,8 +1,10 @@
 """Contamination check: are eval items in the corpus (or the generation plans)?
 
-Two stages: token n-gram overlap (verbatim up to case and punctuation) and
-embedding similarity (paraphrase), a distance profile of each eval set, a
-JSON/Markdown/HTML report, a gate, and an optional decontaminated copy.
+Eval items are split into match units (stem, choices, answer, whole). Two
+stages: token n-gram overlap (verbatim up to case and punctuation) and
+embedding retrieval with an offline verifier (paraphrase), a distance profile
+of each eval set, a JSON/Markdown/HTML report, a gate, and an optional
+decontaminated copy.
 """
 
 from toolkit.contamination.check import CheckOptions, CheckResult, check_contamination
@@ -26,6 +28,8 @@ from toolkit.contamination.report import (
 )
 from toolkit.contamination.run import run_check
 from toolkit.contamination.semantic import SemanticCheck
+from toolkit.contamination.units import Unit, item_units, parse_structure
+from toolkit.contamination.verifier import Verifier, load_verifier
 
 __all__ = [
     "CheckOptions",
@@ -37,15 +41,20 @@ __all__ = [
     "NgramHit",
     "NgramIndex",
     "SemanticCheck",
+    "Unit",
+    "Verifier",
     "build_report",
     "check_contamination",
     "cut",
     "decontaminate",
     "gate_or_raise",
+    "item_units",
     "judge_hits",
     "load_eval",
     "load_evals",
+    "load_verifier",
     "parse_eval_spec",
+    "parse_structure",
     "render_html",
     "render_markdown",
     "run_check",

@@ -1,9 +1,12 @@
 """The contamination check: eval items against a corpus and generation plans.
 
-One streaming pass over the corpus feeds both the n-gram scan and the
-semantic retrieval; a second pass windows only the semantic candidates. Plan
-files are checked the same way, their prompts standing in for documents, so
-a leak can be caught before anything is generated.
+Items are split into match units (`toolkit.contamination.units`: the stem,
+each choice, the answer, the whole). One streaming pass over the corpus feeds
+both the n-gram scan of every unit and the semantic retrieval of each item's
+stem; a second pass reads only the semantic candidates, whose windows the
+offline verifier (and the LLM judge, when configured) decides. Plan files are
+checked the same way, their prompts standing in for documents, so a leak can
+be caught before anything is generated.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from typing import Any, cast
 import numpy as np
 
 from toolkit.contamination.evals import EvalItem
-from toolkit.contamination.hits import Hit, excerpt
-from toolkit.contamination.judge import JudgeSetup, judge_hits
-from toolkit.contamination.ngram import NgramIndex
+from toolkit.contamination.hits import Hit
+from toolkit.contamination.judge import JudgeSetup
+from toolkit.contamination.matches import UnitPlan, judged, ngram_hits, plan_units, semantic_hit
 from toolkit.contamination.semantic import DocKey, SemanticCheck
+from toolkit.contamination.units import UNIT_POLICIES, Unit
+from toolkit.contamination.verifier import VERIFIERS, features, load_verifier
 from toolkit.document import Document, Kind
 from toolkit.embeddings import EmbeddingCache, default_cache_dir, static_embedder, static_model_name
 from toolkit.errors import ConfigError
@@ -30,7 +35,7 @@ from toolkit.progress import progress
 __all__ = ["CheckOptions", "CheckResult", "check_contamination", "iter_sources"]
 
 _CHUNK_DOCS = 512
-#: Who finds each eval item's nearest documents: static model2vec vectors or MiniLM.
+#: Who finds each eval unit's nearest documents: static model2vec vectors or MiniLM.
 RETRIEVALS = ("static", "minilm")
 
 
@@ -46,6 +51,10 @@ class CheckOptions:
     gate_cosine: float = 0.9
     top_k: int = 10
     retrieval: str = "static"
+    units: str = "all"
+    verifier: str = "offline"
+    verify_k: int = 3
+    gate_short: bool = False
     cache_dir: Path | None = None
     quiet: bool = False
 
@@ -68,17 +77,28 @@ class CheckOptions:
                 f"{self.semantic_threshold}: hits between them are never collected; "
                 "lower the threshold or raise the gate"
             )
-        if self.retrieval not in RETRIEVALS:
-            raise ConfigError(
-                f"--retrieval: expected one of {', '.join(RETRIEVALS)}, got {self.retrieval!r}"
-            )
+        for option, choice, choices in (
+            ("retrieval", self.retrieval, RETRIEVALS),
+            ("units", self.units, UNIT_POLICIES),
+            ("verifier", self.verifier, VERIFIERS),
+        ):
+            if choice not in choices:
+                raise ConfigError(
+                    f"--{option}: expected one of {', '.join(choices)}, got {choice!r}"
+                )
         if self.top_k < 1:
             raise ConfigError(f"top-k: expected a positive number, got {self.top_k}")
+        if self.verify_k < 1:
+            raise ConfigError(f"verify-k: expected a positive number, got {self.verify_k}")
 
 
 @dataclass
 class CheckResult:
-    """Everything a report needs; `report.build_report` shapes it."""
+    """Everything a report needs; `report.build_report` shapes it.
+
+    `nearest` maps an item's position to its semantic unit's best MiniLM
+    cosine; `timings` (seconds, not part of any report) is for benchmarks.
+    """
 
     corpus: Path
     items: list[EvalItem]
@@ -92,6 +112,10 @@ class CheckResult:
     nearest: dict[int, float] = field(default_factory=dict)
     closest: dict[str, list[tuple[DocKey, float]]] = field(default_factory=dict)
     judge: dict[str, Any] | None = None
+    units: list[Unit] = field(default_factory=list)
+    empty: list[int] = field(default_factory=list)
+    verifier: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def iter_sources(corpus: Path, plans: Sequence[Path]) -> Iterator[tuple[str, Document]]:
@@ -115,70 +139,6 @@ def _chunks(pairs: Iterable[tuple[str, Document]]) -> Iterator[tuple[str, list[D
         yield source, chunk
 
 
-def _ngram_hits(index: NgramIndex, docs: list[Document], source: str, gate: float) -> list[Hit]:
-    by_id = {doc.id: doc for doc in docs}
-    found = []
-    for hit in index.scan(docs):
-        item = index.items[hit.item]
-        start, end = hit.doc_span
-        found.append(
-            Hit(
-                hit.doc_id,
-                source,
-                item.eval,
-                item.index,
-                "ngram",
-                hit.share,
-                hit.doc_span,
-                hit.spans,
-                item.text,
-                excerpt(by_id[hit.doc_id].text, start, end),
-                gated=hit.share >= gate,
-                matched=hit.matched,
-                total=hit.total,
-            )
-        )
-    return found
-
-
-def _semantic(
-    semantic: SemanticCheck,
-    ngram_hits: list[Hit],
-    corpus: Path,
-    plans: Sequence[Path],
-    opts: CheckOptions,
-    items: list[EvalItem],
-) -> list[Hit]:
-    wanted = semantic.candidates((h.source, h.doc_id) for h in ngram_hits)
-    texts: dict[DocKey, str] = {}
-
-    def candidates() -> Iterator[tuple[str, Document]]:
-        for source, doc in iter_sources(corpus, plans):
-            if (source, doc.id) in wanted and (source, doc.id) not in texts:
-                texts[source, doc.id] = doc.text
-                yield source, doc
-
-    found = semantic.window_hits(
-        progress(candidates(), description="windows", total=len(wanted), quiet=opts.quiet)
-    )
-    return [
-        Hit(
-            h.doc[1],
-            h.doc[0],
-            items[h.item].eval,
-            items[h.item].index,
-            "semantic",
-            h.score,
-            h.span,
-            (h.span,),
-            items[h.item].text,
-            excerpt(texts[h.doc], *h.span),
-            gated=h.score >= opts.gate_cosine,
-        )
-        for h in found
-    ]
-
-
 def check_contamination(
     corpus: str | Path,
     items: Sequence[EvalItem],
@@ -189,56 +149,61 @@ def check_contamination(
     judge: JudgeSetup | None = None,
 ) -> CheckResult:
     """Check `corpus` (and plan files) for eval items (see `load_evals`);
-    nothing is written but the judge's cost ledger, when it has one.
+    nothing is written but caches and the judge's cost ledger, when it has one.
 
     `cache` is an `EmbeddingCache` to use instead of opening one at
-    `options.cache_dir`; `judge` has the top semantic hits judged (see
-    `toolkit.contamination.judge`).
+    `options.cache_dir`; `judge` has the strongest semantic candidates judged
+    (see `toolkit.contamination.judge`).
     """
     opts = options or CheckOptions()
     opts.validate()
     items = list(items)
     corpus, plan_paths = Path(corpus), [Path(p) for p in plans]
-    index = NgramIndex(items, n=opts.ngram, min_tokens=opts.min_tokens)
-    result = CheckResult(corpus, items, opts, index.too_short, [])
+    plan = plan_units(items, policy=opts.units, n=opts.ngram, min_tokens=opts.min_tokens)
+    result = CheckResult(
+        corpus, items, opts, plan.too_short, [], units=plan.units, empty=plan.empty
+    )
     semantic = None
     own_cache = opts.semantic and cache is None
-    retrieval = None
+    static = None
     if opts.semantic:
         # the static model (kept once per machine) is made ready before any bar starts
-        static = static_embedder(quiet=opts.quiet) if opts.retrieval == "static" else None
+        embedder = static_embedder(quiet=opts.quiet)
         cache = cache or EmbeddingCache(opts.cache_dir or default_cache_dir(), quiet=opts.quiet)
-        if static is not None:
-            retrieval = EmbeddingCache(
-                cache.directory, static_model_name(), embedder=static, quiet=opts.quiet
-            )
-        semantic = SemanticCheck(
-            items,
-            cache,
-            threshold=opts.semantic_threshold,
-            top_k=opts.top_k,
-            skip=index.too_short,
-            min_words=opts.min_tokens,
-            retrieval=retrieval,
+        static = EmbeddingCache(
+            cache.directory, static_model_name(), embedder=embedder, quiet=opts.quiet
         )
+        semantic = SemanticCheck(
+            [plan.units[i].text for i in plan.semantic],
+            cache,
+            static,
+            groups=[items[plan.units[i].item].eval for i in plan.semantic],
+            retrieval=opts.retrieval,
+            top_k=opts.top_k,
+            verify_k=opts.verify_k,
+            min_words=opts.min_tokens,
+        )
+        result.timings.update(semantic.timings)
+    candidates: list[Hit] = []
     try:
-        _scan(result, index, semantic, plan_paths)
+        _scan(result, plan, semantic, plan_paths)
+        if semantic is not None:
+            candidates = _semantic(result, plan, semantic, plan_paths)
     finally:
-        if retrieval is not None:
-            retrieval.close()
+        if static is not None:
+            static.close()
         if own_cache and cache is not None:
             cache.close()
     if judge is not None and opts.semantic:
-        result.hits, result.judge = judge_hits(result.hits, judge)
-    result.hits.sort(key=lambda h: (h.eval, h.eval_index, -h.score, h.stage, h.doc_id))
+        result.hits, result.judge = judged(result.hits, candidates, judge)
+    result.hits.sort(
+        key=lambda h: (h.eval, h.eval_index, -h.score, h.stage, h.unit, h.source, h.doc_id)
+    )
     return result
 
 
 def _scan(
-    result: CheckResult,
-    index: NgramIndex,
-    semantic: SemanticCheck | None,
-    plan_paths: list[Path],
+    result: CheckResult, plan: UnitPlan, semantic: SemanticCheck | None, plan_paths: list[Path]
 ) -> None:
     opts, items, corpus = result.options, result.items, result.corpus
     pairs = progress(iter_sources(corpus, plan_paths), description="checking", quiet=opts.quiet)
@@ -247,21 +212,86 @@ def _scan(
             result.documents += len(docs)
             result.characters += sum(len(d.text) for d in docs)
         else:
-            result.plans[source.removeprefix("plan:")] = result.plans.get(
-                source.removeprefix("plan:"), 0
-            ) + len(docs)
-        result.hits.extend(_ngram_hits(index, docs, source, opts.gate_ngram))
+            name = source.removeprefix("plan:")
+            result.plans[name] = result.plans.get(name, 0) + len(docs)
+        result.hits.extend(
+            ngram_hits(plan, items, docs, source, gate=opts.gate_ngram, gate_short=opts.gate_short)
+        )
         if semantic is not None:
             semantic.add(docs, source)
-    for plan in plan_paths:
-        result.plans.setdefault(str(plan), 0)
-    if semantic is not None:
-        result.hits.extend(_semantic(semantic, result.hits, corpus, plan_paths, opts, items))
-        result.semantic = dict(semantic.stats)
-        checked, nearest = semantic.nearest()
-        result.nearest = {
-            int(i): float(s) for i, s in zip(checked, nearest, strict=True) if np.isfinite(s)
+    for path in plan_paths:
+        result.plans.setdefault(str(path), 0)
+
+
+def _semantic(
+    result: CheckResult, plan: UnitPlan, semantic: SemanticCheck, plan_paths: list[Path]
+) -> list[Hit]:
+    """Locate and verify every semantic unit's candidates; add the hits to `result`
+    and return the candidates that are not hits (the judge may read them)."""
+    opts, items = result.options, result.items
+    row_of_item = {plan.units[u].item: row for row, u in enumerate(plan.semantic)}
+    position = {(item.eval, item.index): i for i, item in enumerate(items)}
+    also: dict[int, set[DocKey]] = {}
+    for hit in result.hits:
+        row = row_of_item.get(position[hit.eval, hit.eval_index])
+        if row is not None:
+            also.setdefault(row, set()).add((hit.source, hit.doc_id))
+    wanted = semantic.candidates(also)
+    docs = (
+        (source, doc)
+        for source, doc in iter_sources(result.corpus, plan_paths)
+        if (source, doc.id) in wanted
+    )
+    found, texts = semantic.locate(
+        progress(docs, description="windows", total=len(wanted), quiet=opts.quiet)
+    )
+    verifier = load_verifier(opts.verifier)
+    if verifier is not None and not verifier.applies_to(semantic.cache.model_name):
+        result.verifier = {
+            "version": verifier.version,
+            "threshold": None,
+            "not_applied": f"fitted on {verifier.model} cosines; these are "
+            f"{semantic.cache.model_name}'s, so the cosine thresholds decide",
         }
-        for name in dict.fromkeys(item.eval for item in items):
-            rows = np.flatnonzero([items[i].eval == name for i in checked])
-            result.closest[name] = semantic.closest(rows)
+        verifier = None
+    probabilities: list[float | None] = [None] * len(found)
+    if verifier is not None and found:
+        rows = features(
+            [semantic.texts[c.row] for c in found],
+            [c.text for c in found],
+            [c.cosine for c in found],
+            [c.static for c in found],
+        )
+        probabilities = [float(p) for p in verifier.probability(rows)]
+        result.verifier = {"version": verifier.version, "threshold": verifier.threshold}
+    others: list[Hit] = []
+    for candidate, p in zip(found, probabilities, strict=True):
+        verified = p is not None and verifier is not None and p >= verifier.threshold
+        unit = plan.units[plan.semantic[candidate.row]]
+        hit = semantic_hit(
+            candidate,
+            unit,
+            items[unit.item],
+            texts[candidate.doc],
+            probability=p,
+            verified=verified,
+            gated=verified or candidate.cosine >= opts.gate_cosine,
+        )
+        if verified or candidate.cosine >= opts.semantic_threshold:
+            result.hits.append(hit)
+        else:
+            others.append(hit)
+    result.semantic = dict(semantic.stats)
+    _distances(result, plan, semantic)
+    return others
+
+
+def _distances(result: CheckResult, plan: UnitPlan, semantic: SemanticCheck) -> None:
+    items = result.items
+    for row, unit_index in enumerate(plan.semantic):
+        score = float(semantic.nearest[row])
+        if np.isfinite(score):
+            result.nearest[plan.units[unit_index].item] = score
+    for name in dict.fromkeys(item.eval for item in items):
+        rows = [r for r, u in enumerate(plan.semantic) if items[plan.units[u].item].eval == name]
+        result.closest[name] = semantic.closest(rows)

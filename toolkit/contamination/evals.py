@@ -7,6 +7,12 @@ traced to the exact row, and the row's own id when it has one (the first of
 `ID_FIELDS` holding a string or number), which reports show in place of
 `name[index]`. A missing field is an error naming the field, file,
 row and the fields there are: a silently empty item would pass any check.
+
+A field may be given a role, `ROLE=FIELD` with ROLE one of stem, choice,
+answer (`:stem=question,choice=options,answer=best_answer`): its text becomes
+that match unit of the item (`toolkit.contamination.units`; a list under
+`choice` is one choice per element), and the item's text is still all the
+fields joined.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.contamination.formats import read_rows
+from toolkit.contamination.units import ROLES
 from toolkit.errors import InputError
 
 __all__ = [
@@ -25,6 +32,7 @@ __all__ = [
     "EvalItem",
     "EvalSpec",
     "eval_names",
+    "field_role",
     "load_eval",
     "load_evals",
     "parse_eval_spec",
@@ -38,13 +46,15 @@ ID_FIELDS = ("id", "_id", "uid", "task_id", "question_id")
 @dataclass(frozen=True, slots=True)
 class EvalItem:
     """One eval row's text. `source` says where it came from (file, row); `id` is
-    the row's own id ("" when it has none)."""
+    the row's own id ("" when it has none); `parts` are (role, text) of the
+    fields given a role (empty when none was)."""
 
     eval: str
     index: int
     text: str
     source: str = ""
     id: str = ""
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,23 +131,49 @@ def _fields_for(spec: EvalSpec, row: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+def field_role(spec: EvalSpec, field: str) -> tuple[str, str]:
+    """(role, field name) of a `--eval` field: `ROLE=FIELD`, or ("", field)."""
+    role, sep, name = field.partition("=")
+    if not sep:
+        return "", field
+    if role not in ROLES or not name:
+        raise InputError(
+            f"--eval {spec.path}: field {field!r}: expected FIELD or ROLE=FIELD with ROLE "
+            f"one of {', '.join(ROLES)}"
+        )
+    return role, name
+
+
+def _role_parts(role: str, value: Any, text: str) -> list[tuple[str, str]]:
+    if not role:
+        return []
+    if role == "choice" and isinstance(value, list):
+        return [(role, str(v)) for v in value]
+    return [(role, text)]
+
+
 def load_eval(spec: EvalSpec) -> list[EvalItem]:
     """Every row of one eval set as an item; an empty set is an error."""
     items: list[EvalItem] = []
     fields: tuple[str, ...] = ()
+    roles = [field_role(spec, f) for f in spec.fields]
     for index, row in enumerate(read_rows(spec.path)):
         fields = fields or _fields_for(spec, row)
-        parts = []
-        for field in fields:
+        texts, parts = [], []
+        for role, field in roles or [("", f) for f in fields]:
             found, value = _lookup(row, field)
             if not found:
                 raise InputError(
                     f"{spec.path}: row {index} has no field {field!r}; "
                     f"available fields: {', '.join(map(str, row)) or '(none)'}"
                 )
-            parts.append(_as_text(value, f"{spec.path}: row {index} field {field!r}"))
+            text = _as_text(value, f"{spec.path}: row {index} field {field!r}")
+            texts.append(text)
+            parts.extend(_role_parts(role, value, text))
         source = str(row["file"]) if "file" in row and not spec.fields else f"row {index}"
-        items.append(EvalItem(spec.name, index, "\n".join(parts), source, _row_id(row)))
+        items.append(
+            EvalItem(spec.name, index, "\n".join(texts), source, _row_id(row), tuple(parts))
+        )
     if not items:
         raise InputError(f"{spec.path}: no eval items (empty file or folder)")
     return items

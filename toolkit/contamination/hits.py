@@ -33,10 +33,12 @@ def excerpt(text: str, start: int, end: int) -> dict[str, str]:
 class Hit:
     """An eval item found in a document (or plan prompt).
 
-    `score` is the share of the item's n-grams found (n-gram stage) or the
-    cosine similarity of the best window (semantic stage). `spans` are every
-    matched region, `doc_span` the one shown. `gated` says whether this hit
-    alone exceeds the gate.
+    `score` is the share of the unit's tokens inside matched n-grams (n-gram
+    stage) or the MiniLM cosine of the best window (semantic stage). `spans`
+    are every matched region, `doc_span` the one shown. `gated` says whether
+    this hit alone exceeds the gate. `unit` names the part of the item found
+    (stem, choice, answer or whole; `toolkit.contamination.units`), its text
+    in `unit_text` and a choice's letter in `label`.
     """
 
     doc_id: str
@@ -53,6 +55,9 @@ class Hit:
     matched: int | None = None
     total: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    unit: str = "whole"
+    unit_text: str = ""
+    label: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -61,6 +66,7 @@ class Hit:
             "eval": self.eval,
             "eval_index": self.eval_index,
             "stage": self.stage,
+            "unit": self.unit,
             "score": round(self.score, 4),
             "gated": self.gated,
             "doc_span": list(self.doc_span),
@@ -72,4 +78,8 @@ class Hit:
         data["doc_text"] = self.excerpt["match"]
         data["context"] = {"before": self.excerpt["before"], "after": self.excerpt["after"]}
         data["item_text"] = self.item_text
+        if self.unit != "whole":
+            data["unit_text"] = self.unit_text
+        if self.label:
+            data["choice"] = self.label
         return {**data, **self.extra}

@@ -3,7 +3,12 @@
 All items' token n-grams (default 13, as in GPT-3 and lm-evaluation-harness)
 go into one index of 64-bit hashes. An item shorter than n tokens but at least
 `min_tokens` long is checked as a whole (its single n-gram is the item);
-shorter items are listed as too short to check, never dropped silently.
+shorter items are listed in `too_short` (the check matches them whole in an
+index of their own, built with `min_tokens=1`). "Items" are anything with a
+`text`: eval items, or the match units of `toolkit.contamination.units`.
+A hit counts the item's n-grams found and the share of its tokens they
+cover (`coverage`): a copy of the first half of an item covers half its
+tokens but holds fewer than half its n-grams.
 
 The scan hashes a batch of documents at once: token hashes come from
 `text.tokenise`, n-gram hashes from a prefix sum of them (so any length costs
@@ -18,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from toolkit.contamination.evals import EvalItem
 from toolkit.contamination.offsets import offset_map
 from toolkit.contamination.text import TokenBatch, _Powers, tokenise
 from toolkit.document import Document
@@ -34,6 +39,13 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 _Q = 0xC2B2AE3D27D4EB4F  # odd: invertible modulo 2**64
 Q_POW, Q_INV_POW = _Powers(_Q), _Powers(pow(_Q, -1, 1 << 64))
+
+
+class HasText(Protocol):
+    """What the index reads of an item: its text."""
+
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +61,17 @@ class NgramHit:
     matched: int
     total: int
     spans: tuple[tuple[int, int], ...]
+    covered: int = 0
+    tokens: int = 0
 
     @property
     def share(self) -> float:
         return self.matched / self.total
+
+    @property
+    def coverage(self) -> float:
+        """Share of the item's tokens inside a matched n-gram."""
+        return self.covered / self.tokens if self.tokens else self.share
 
     @property
     def doc_span(self) -> tuple[int, int]:
@@ -106,7 +125,7 @@ def _gram_hashes(prefix: U64, length: int | I64, first: I64 | None = None) -> U6
 class NgramIndex:
     """The n-grams of every eval item, ready to scan documents against."""
 
-    def __init__(self, items: Sequence[EvalItem], *, n: int = 13, min_tokens: int = 5) -> None:
+    def __init__(self, items: Sequence[HasText], *, n: int = 13, min_tokens: int = 5) -> None:
         if n < 1 or min_tokens < 1:
             raise ConfigError(
                 f"n-gram size and minimum item length must be ≥ 1, got {n}, {min_tokens}"
@@ -116,6 +135,7 @@ class NgramIndex:
         self.min_tokens = min(min_tokens, n)
         _, batch = tokenise([item.text for item in self.items])
         counts = np.diff(batch.token_starts)
+        self.token_counts = counts
         self.gram_length = np.minimum(counts, n)
         self.too_short = [int(i) for i in np.flatnonzero(counts < self.min_tokens)]
         prefix = _prefix(batch.hashes)
@@ -140,12 +160,14 @@ class NgramIndex:
         # almost every position before any full gram is hashed.
         heads = _gram_hashes(prefix, self.min_tokens, first)
         self._heads = _Lookup(np.unique(heads))
-        order = np.lexsort((owners, keys))  # by key, then item; then drop repeats
-        keys, owners = keys[order], owners[order]
+        at = np.concatenate([offsets, np.zeros(len(short_ids), np.int64)])
+        order = np.lexsort((at, owners, keys))  # by key, item, offset; then drop repeats
+        keys, owners, at = keys[order], owners[order], at[order]
         fresh = np.ones(len(keys), dtype=bool)
         fresh[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
         self.grams_per_item = np.bincount(owners[fresh], minlength=len(self.items))
         self._item_per_pair = owners[fresh].astype(np.int64)
+        self._offset_per_pair = at[fresh].astype(np.int64)  # the gram's first token in its item
         self._keys = _Lookup(keys[fresh])
 
     def _probe(self, prefix: U64, batch: TokenBatch) -> tuple[I64, I64, I64]:
@@ -212,8 +234,14 @@ class NgramIndex:
                 spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
             else:
                 spans.append((a, b))
-        matched = len(np.unique(slot))
-        return NgramHit(doc.id, item, matched, int(self.grams_per_item[item]), tuple(spans))
+        found = np.unique(slot)
+        tokens = int(self.token_counts[item])
+        marks = np.zeros(tokens + 1, dtype=np.int64)
+        np.add.at(marks, self._offset_per_pair[found], 1)
+        np.add.at(marks, np.minimum(self._offset_per_pair[found] + length, tokens), -1)
+        covered = int(np.count_nonzero(np.cumsum(marks[:tokens])))
+        total = int(self.grams_per_item[item])
+        return NgramHit(doc.id, item, len(found), total, tuple(spans), covered, tokens)
 
     def scan(self, docs: Iterable[Document], *, batch_chars: int = 1 << 19) -> Iterator[NgramHit]:
         """Every (document, item) pair sharing at least one gram, document by document."""

@@ -1,10 +1,10 @@
 """The report of a check (JSON, Markdown, HTML) and the gate verdict on it.
 
 The JSON is the contract: `summary`, `hits` (each with doc_id, eval,
-eval_index, stage, score, doc_span, and eval_id when the eval row has an id),
-`too_short` and `distance`. The gate
-fails when any item has a hit at or above its stage's gate: a share of its
-n-grams (`gate_ngram`) or a cosine (`gate_cosine`).
+eval_index, stage, unit, score, doc_span, and eval_id when the eval row has
+an id), `too_short` and `distance`. The gate fails when any item has a gated
+hit: its stem (or whole) covered at `gate_ngram` by matched n-grams, or
+found reworded by the verifier or at `gate_cosine` (`matches` says why).
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ __all__ = ["REPORT_FILES", "build_report", "gate_or_raise", "render_markdown", "
 REPORT_FILES = ("contamination.json", "contamination.md", "contamination.html")
 
 SHORT_RULE = (
-    "Items of at least {m} tokens but fewer than n = {n} are matched whole (their one "
-    "n-gram is the whole item, so a hit is a share of 1.0); items under {m} tokens are "
-    "too short to check and are listed under too_short, skipped by both stages."
+    "Units of at least {m} tokens but fewer than n = {n} are matched whole (their one "
+    "n-gram is the whole unit). Items under {m} tokens are short: matched whole and "
+    "exactly, on token boundaries after normalisation, by the n-gram stage only, listed "
+    "under too_short and their hits marked short; they gate only with gate_short."
 )
 PERCENTILES = (50, 90, 99)
 
@@ -67,15 +68,22 @@ def build_report(result: CheckResult) -> dict[str, Any]:
         return {**entry, "eval_id": item_id} if item_id else entry
 
     short = Counter(result.items[i].eval for i in result.too_short)
+    empty = Counter(result.items[i].eval for i in result.empty)
+    short_found = Counter((h.eval, h.eval_index) for h in result.hits if h.extra.get("short"))
+    units = Counter((result.items[u.item].eval, u.kind) for u in result.units)
     per_eval: dict[str, Any] = {}
     for name in names:
         hits = [h for h in result.hits if h.eval == name]
         per_eval[name] = {
             "items": sum(1 for item in result.items if item.eval == name),
             "too_short": short[name],
+            "short_found": sum(1 for e, _ in short_found if e == name),
+            "empty": empty[name],
+            "units": {kind: n for (e, kind), n in sorted(units.items()) if e == name},
             "items_with_hits": len({h.eval_index for h in hits}),
             "failing_items": sum(1 for e, _ in failing if e == name),
             "hits": dict(Counter(h.stage for h in hits)),
+            "hits_by_unit": dict(Counter(h.unit for h in hits)),
         }
     summary: dict[str, Any] = {
         "corpus": str(result.corpus),
@@ -90,12 +98,23 @@ def build_report(result: CheckResult) -> dict[str, Any]:
             "normalisation": "NFKC, case folding, punctuation and whitespace removed; "
             "CJK, Thai, Lao, Khmer and Myanmar characters are one token each",
         },
+        "units": {"policy": opts.units, "semantic": "the stem, else the whole item"},
         "semantic": None
         if result.semantic is None
-        else {"threshold": opts.semantic_threshold, "top_k": opts.top_k, **result.semantic},
+        else {
+            "threshold": opts.semantic_threshold,
+            "top_k": opts.top_k,
+            "verify_k": opts.verify_k,
+            "retrieval": opts.retrieval,
+            "verifier": result.verifier,
+            **result.semantic,
+        },
         "gate": {
             "ngram_share": opts.gate_ngram,
             "cosine": opts.gate_cosine if opts.semantic else None,
+            "verifier": None if result.verifier is None else result.verifier.get("threshold"),
+            "short": opts.gate_short,
+            "units": "stem, whole",
             "passed": not failing,
             "failing_items": len(failing),
             "failing": [named({"eval": e, "eval_index": i}) for e, i in failing],

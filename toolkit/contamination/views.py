@@ -68,9 +68,12 @@ class GateOutcome:
 
 
 def _threshold(gate: Mapping[str, Any]) -> str:
-    cosine = gate.get("cosine")
-    return f"n-gram share ≥ {gate['ngram_share']}" + (
-        f", cosine ≥ {cosine}" if cosine is not None else ""
+    """The gate in words: a stem (or whole item) covered by n-grams, or reworded."""
+    cosine, verifier = gate.get("cosine"), gate.get("verifier")
+    return (
+        f"stem or whole item: n-gram coverage ≥ {gate['ngram_share']}"
+        + (f", cosine ≥ {cosine}" if cosine is not None else "")
+        + (f", or verified reworded copy (p ≥ {verifier})" if verifier is not None else "")
     )
 
 

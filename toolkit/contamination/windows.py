@@ -18,7 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-__all__ = ["WINDOW_SIZES", "passages", "sentences", "window_sizes", "windows"]
+__all__ = [
+    "WINDOW_SIZES",
+    "passages",
+    "sentences",
+    "window_sizes",
+    "windows",
+    "windows_around",
+]
 
 WINDOW_SIZES = (1, 2, 3)
 MAX_SENTENCES = 24  # the longest run of sentences a window holds
@@ -92,6 +99,31 @@ def windows(
             for span in _clauses(text, a, b):
                 if span not in spans and len(_WORD.findall(text, *span)) >= min_words:
                     spans[span] = None
+    return list(spans)
+
+
+def windows_around(
+    text: str,
+    sents: Sequence[tuple[int, int]],
+    center: int,
+    *,
+    sizes: Sequence[int] = WINDOW_SIZES,
+    min_words: int = 5,
+) -> list[tuple[int, int]]:
+    """The windows of `windows` that hold sentence `center` of `sents` (the
+    sentences of `text`): runs of each size through it, and its clauses. Where
+    a unit's best sentence is known, these are the only windows worth reading."""
+    spans: dict[tuple[int, int], None] = {}
+    for size in sizes:
+        for first in range(max(0, center - size + 1), min(center, len(sents) - size) + 1):
+            span = (sents[first][0], sents[first + size - 1][1])
+            if size > 1 and span[1] - span[0] > MAX_WINDOW_CHARS:
+                continue
+            if len(_WORD.findall(text, span[0], span[1])) >= min_words:
+                spans[span] = None
+    for span in _clauses(text, *sents[center]):
+        if span not in spans and len(_WORD.findall(text, *span)) >= min_words:
+            spans[span] = None
     return list(spans)
 
 

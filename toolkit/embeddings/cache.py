@@ -47,6 +47,16 @@ CREATE TABLE IF NOT EXISTS vectors (
     PRIMARY KEY (model, key)
 ) WITHOUT ROWID
 """
+_BLOCKS = """
+CREATE TABLE IF NOT EXISTS blocks (
+    model TEXT NOT NULL,
+    key TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    dim INTEGER NOT NULL,
+    vectors BLOB NOT NULL,
+    PRIMARY KEY (model, key)
+) WITHOUT ROWID
+"""
 _LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...), below SQLite's parameter limit
 
 
@@ -106,6 +116,7 @@ class EmbeddingCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
+            self._db.execute(_BLOCKS)
             self._db.commit()
         except (OSError, sqlite3.Error) as err:
             raise InputError(f"{self.path}: cannot open the embedding cache ({err})") from None
@@ -128,9 +139,18 @@ class EmbeddingCache:
         return embed_checked(self.embedder, texts, self.model_name)
 
     def get_or_embed(
-        self, ids: Sequence[str] | None, texts: Sequence[str]
+        self,
+        ids: Sequence[str] | None,
+        texts: Sequence[str],
+        *,
+        lengths: Callable[[Sequence[str]], Sequence[int]] | None = None,
     ) -> npt.NDArray[np.float32]:
-        """Vectors for `texts` (shape `(len(texts), dim)`), keyed by `ids` or text hashes."""
+        """Vectors for `texts` (shape `(len(texts), dim)`), keyed by `ids` or text hashes.
+
+        With `lengths` (a length per text, in the model's tokens, asked only of the
+        texts to embed), texts of different lengths never share a batch: none is
+        padded, so a text's vector does not depend on which others were embedded
+        beside it (bfloat16 kernels round a padded batch differently)."""
         if ids is not None and len(ids) != len(texts):
             raise InputError(f"embedding cache: {len(ids)} ids for {len(texts)} texts")
         self.last_embedded = 0
@@ -149,7 +169,8 @@ class EmbeddingCache:
                 vectors[pair] = np.frombuffer(hit[1], dtype=np.float32, count=hit[2])
         self.hits += len(vectors)
         missing = [pair for pair in rows if pair not in vectors]
-        self._fill(missing, [texts[rows[pair][0]] for pair in missing], vectors)
+        pending = [texts[rows[pair][0]] for pair in missing]
+        self._fill(missing, pending, vectors, _batches(pending, self.batch_size, lengths))
         return self._assemble(rows, vectors, len(texts))
 
     def _fill(
@@ -157,15 +178,15 @@ class EmbeddingCache:
         missing: list[tuple[str, str]],
         texts: list[str],
         vectors: dict[tuple[str, str], npt.NDArray[np.float32]],
+        batches: list[list[int]],
     ) -> None:
         if missing and self._prepare is not None:
             self._prepare(self.quiet)
-        starts = range(0, len(missing), self.batch_size)
-        for start in progress(
-            starts, description="embedding", total=len(starts), quiet=self.quiet or not missing
+        for positions in progress(
+            batches, description="embedding", total=len(batches), quiet=self.quiet or not missing
         ):
-            batch = missing[start : start + self.batch_size]
-            embedded = self._embed_batch(texts[start : start + self.batch_size])
+            batch = [missing[i] for i in positions]
+            embedded = self._embed_batch([texts[i] for i in positions])
             with self._db:  # one transaction per batch: all of it lands, or none
                 self._db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?)",
@@ -196,6 +217,34 @@ class EmbeddingCache:
             out[positions] = vectors[pair]
         return out
 
+    def get_or_embed_block(
+        self,
+        key: str,
+        texts: Sequence[str],
+        *,
+        lengths: Callable[[Sequence[str]], Sequence[int]] | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """Vectors of `texts` kept together under `key` (a digest of the texts, say,
+        such as an eval set's match units): a set seen before is one row read, not
+        one lookup per text. A miss embeds through `get_or_embed` (`lengths` as
+        there), so texts already cached one by one are not embedded again."""
+        row = self._db.execute(
+            "SELECT count, dim, vectors FROM blocks WHERE model = ? AND key = ?",
+            [self.model_name, key],
+        ).fetchone()
+        if row is not None and row[0] == len(texts):
+            self.last_embedded = 0
+            self.hits += len(texts)
+            return np.frombuffer(row[2], dtype=np.float32).reshape(row[0], row[1]).copy()
+        vectors = self.get_or_embed(None, texts, lengths=lengths)
+        if len(texts):
+            with self._db:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO blocks VALUES (?, ?, ?, ?, ?)",
+                    [self.model_name, key, len(texts), vectors.shape[1], vectors.tobytes()],
+                )
+        return vectors
+
     def count(self) -> int:
         """Vectors stored for this model."""
         row = self._db.execute("SELECT COUNT(*) FROM vectors WHERE model = ?", [self.model_name])
@@ -209,3 +258,20 @@ class EmbeddingCache:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _batches(
+    texts: list[str], size: int, lengths: Callable[[Sequence[str]], Sequence[int]] | None
+) -> list[list[int]]:
+    """Positions of `texts` in batches of at most `size`: in order, or, with
+    `lengths`, grouped by length (shortest first) with no batch mixing two."""
+    if lengths is None or not texts:
+        return [list(range(i, min(i + size, len(texts)))) for i in range(0, len(texts), size)]
+    measured = list(lengths(texts))
+    order = sorted(range(len(texts)), key=lambda i: measured[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if not batches or len(batches[-1]) >= size or measured[batches[-1][0]] != measured[i]:
+            batches.append([])
+        batches[-1].append(i)
+    return batches

@@ -27,7 +27,7 @@ def _hit_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for g in groups[:TOP_ITEMS]:
         shown = [
-            pick(h, ("doc_id", "source", "stage", "score", "gated"))
+            pick(h, ("doc_id", "source", "stage", "unit", "choice", "verifier", "score", "gated"))
             | {"doc_text": snippet(h.get("doc_text", ""), 2 * SNIPPET)}
             for h in g["hits"][:TOP_ITEM_HITS]
         ]
