@@ -42,6 +42,12 @@ def _print_summary(report: dict[str, Any]) -> None:
             f"clusters {figures['clusters']:>7}  {figures['seconds']:>8.2f} s",
             markup=False,
         )
+    memory = report["memory"]
+    stdout_console.print(
+        f"memory: peak {memory['peak_mb']:.0f} MiB, dedup's own {memory['working_mb']:.0f} MiB "
+        f"(bound {memory['bound_mb']} MiB{'' if memory['within_bound'] else ', EXCEEDED'})",
+        markup=False,
+    )
     stdout_console.print(
         f"kept in {report['out']['kept']}, rejected in {report['out']['rejected']}, "
         f"report {report['report']['json']}",
@@ -86,6 +92,14 @@ def dedup_command(
             help="Semantic search: auto (by corpus size), flat, ivf, hnsw or kmeans.",
         ),
     ] = _default("semantic_index"),
+    memory_mb: Annotated[
+        int,
+        typer.Option(
+            "--memory-mb",
+            help="Working memory to stay within (MiB); the corpus streams through a work "
+            "folder in pieces sized to it.",
+        ),
+    ] = _default("memory_mb"),
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -106,7 +120,9 @@ def dedup_command(
     """Drop exact, near and semantic duplicates; report each drop.
 
     One document per cluster is kept in OUT/kept; each other one goes to
-    OUT/rejected with the reason and the id of the one kept instead.
+    OUT/rejected with the reason and the id of the one kept instead. The
+    corpus is never held in memory: it streams through OUT/.dedup-work, and
+    a killed run started again resumes there.
     """
     config = DedupConfig(
         stages=parse_stages(stages),
@@ -117,14 +133,14 @@ def dedup_command(
         bands=bands,
         semantic_index=semantic_index,
         cache_dir=cache,
+        memory_mb=memory_mb,
         quiet=quiet,
     )
     result = deduplicate(
         corpus, out, config, report_path=report, allow_empty=allow_empty, overwrite=overwrite
     )
     if as_json:
-        summary = {k: v for k, v in result.items() if k not in ("dropped", "clusters")}
-        emit_json(summary)
+        emit_json({k: v for k, v in result.items() if k not in ("dropped", "clusters")})
     else:
         _print_summary(result)
 

@@ -1,9 +1,11 @@
 """Deduplication: exact hashes, MinHash near-duplicates, semantic neighbours.
 
-`deduplicate(corpus, out, config)` splits a corpus into kept and rejected
-documents and writes a report; `find_duplicates(docs, config)` decides
-without writing. Stages run in the order exact, near, semantic, each on the
-survivors of the one before; duplicates form clusters (connected components)
+`deduplicate(corpus, out, config)` splits a corpus on disk into kept and
+rejected documents and writes a report, streaming it through a work folder
+within `config.memory_mb` (`toolkit.dedup.stream`); `find_duplicates(docs,
+config)` decides the same for documents held in memory, without writing.
+Stages run in the order exact, near, semantic, each on the survivors of the
+one before; duplicates form clusters (connected components)
 and one document per cluster is kept by `choose_keeper`.
 """
 

@@ -17,7 +17,16 @@ import numpy.typing as npt
 
 from toolkit.document import Document
 
-__all__ = ["Drop", "Edges", "UnionFind", "choose_keeper", "components", "quality_score"]
+__all__ = [
+    "Candidate",
+    "Drop",
+    "Edges",
+    "UnionFind",
+    "choose_keeper",
+    "components",
+    "keep_among",
+    "quality_score",
+]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
@@ -80,13 +89,23 @@ class UnionFind:
 
 
 def components(n: int, edges: Edges) -> list[list[int]]:
-    """Connected components with two or more members, each sorted, in order of first member."""
-    uf = UnionFind(n)
-    for x, y in zip(edges.a.tolist(), edges.b.tolist(), strict=True):
+    """Connected components with two or more members, each sorted, in order of first member.
+
+    Nodes are whatever the edges name (below `n`, or any positions at all):
+    only nodes on an edge can share a cluster, so memory follows the edges,
+    not the corpus.
+    """
+    nodes = np.unique(np.concatenate([edges.a, edges.b]))
+    if nodes.shape[0] and not (int(nodes[0]) >= 0 and int(nodes[-1]) < n):
+        raise ValueError(f"components: edges name nodes outside 0..{n - 1}")
+    uf = UnionFind(int(nodes.shape[0]))
+    a = np.searchsorted(nodes, edges.a).tolist()
+    b = np.searchsorted(nodes, edges.b).tolist()
+    for x, y in zip(a, b, strict=True):
         uf.union(x, y)
     groups: dict[int, list[int]] = {}
-    for node in sorted({*edges.a.tolist(), *edges.b.tolist()}):
-        groups.setdefault(uf.find(node), []).append(node)
+    for index, node in enumerate(nodes.tolist()):
+        groups.setdefault(uf.find(index), []).append(node)
     return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: g[0])
 
 
@@ -104,8 +123,27 @@ def quality_score(doc: Document) -> float | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What the keep policy reads of a document, so it can run without the text."""
+
+    id: str
+    length: int
+    score: float | None
+    accepted: bool
+
+    @classmethod
+    def of(cls, doc: Document) -> Candidate:
+        return cls(doc.id, len(doc.text), quality_score(doc), _accepted(doc))
+
+
 def choose_keeper(docs: Sequence[Document]) -> tuple[int, str]:
-    """Index of the document to keep in a cluster, and why, in words.
+    """Index of the document to keep in a cluster, and why, in words (see `keep_among`)."""
+    return keep_among([Candidate.of(doc) for doc in docs])
+
+
+def keep_among(docs: Sequence[Candidate]) -> tuple[int, str]:
+    """Index of the candidate to keep in a cluster, and why, in words.
 
     Criteria narrow the candidates in turn: an accepted review, then the
     highest quality score (used only when every remaining candidate has one,
@@ -122,17 +160,17 @@ def choose_keeper(docs: Sequence[Document]) -> tuple[int, str]:
             candidates = keep
             because.append(why)
 
-    narrow([i for i in candidates if _accepted(docs[i])], "accepted review")
-    scores = [quality_score(docs[i]) for i in candidates]
+    narrow([i for i in candidates if docs[i].accepted], "accepted review")
+    scores = [docs[i].score for i in candidates]
     if len(candidates) > 1 and all(s is not None for s in scores):
         best = max(s for s in scores if s is not None)
         narrow(
             [i for i, s in zip(candidates, scores, strict=True) if s == best],
             f"highest quality score ({best:g})",
         )
-    longest = max(len(docs[i].text) for i in candidates)
+    longest = max(docs[i].length for i in candidates)
     narrow(
-        [i for i in candidates if len(docs[i].text) == longest],
+        [i for i in candidates if docs[i].length == longest],
         f"longest text ({longest} characters)",
     )
     smallest = min(docs[i].id for i in candidates)

@@ -13,6 +13,7 @@ __all__ = ["INDEX_KINDS", "STAGES", "DedupConfig", "parse_stages"]
 
 STAGES: tuple[str, ...] = ("exact", "near", "semantic")
 INDEX_KINDS: tuple[str, ...] = ("auto", "flat", "ivf", "hnsw", "kmeans")
+MIN_MEMORY_MB = 16  # below this the pieces get too small to stream efficiently
 
 
 def parse_stages(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -47,6 +48,12 @@ class DedupConfig:
     `approx_above` documents, inverted lists (`ivf`) up to `cluster_above`,
     then SemDeDup-style k-means clustering; `semantic_index` forces one of
     them, or `hnsw` (k nearest neighbours, `neighbours` of them).
+
+    `memory_mb` bounds what `deduplicate` holds at once beyond a few bytes
+    per document and per duplicate: chunks of text, LSH buckets, candidate
+    pairs and vectors stream through disk in pieces sized to it, and an
+    automatic semantic index whose vectors would not fit in half of it is the
+    k-means one, which works cluster by cluster.
     """
 
     stages: tuple[str, ...] = STAGES
@@ -63,6 +70,7 @@ class DedupConfig:
     cache_dir: Path | None = None
     model_name: str = DEFAULT_MODEL
     seed: int = 1
+    memory_mb: int = 1024
     quiet: bool = False
 
     def __post_init__(self) -> None:
@@ -72,6 +80,10 @@ class DedupConfig:
         for key in ("num_perm", "ngram", "bucket_window", "neighbours"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key}: expected a positive number, got {getattr(self, key)}")
+        if self.memory_mb < MIN_MEMORY_MB:
+            raise ConfigError(
+                f"memory_mb: expected at least {MIN_MEMORY_MB} (MiB), got {self.memory_mb}"
+            )
         if self.bands is not None and not 1 <= self.bands <= self.num_perm:
             raise ConfigError(
                 f"bands: expected a number from 1 to num_perm ({self.num_perm}), got {self.bands}"

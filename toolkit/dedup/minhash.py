@@ -14,6 +14,7 @@ and every candidate is verified by its exact Jaccard similarity.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -161,6 +162,7 @@ def minhash_signatures(sets: ShingleSets, num_perm: int, seed: int = 1) -> U32:
     return out
 
 
+@functools.cache
 def optimal_bands(threshold: float, num_perm: int, fn_weight: float = 0.95) -> tuple[int, int]:
     """(bands, rows) with bands*rows <= num_perm minimising weighted error areas.
 

@@ -8,25 +8,42 @@ appears with its members, so a reviewer can check a drop without the corpus.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from toolkit.dedup.clusters import Drop
 from toolkit.dedup.config import DedupConfig
-from toolkit.document import Document
+from toolkit.dedup.decide import Lookup
+from toolkit.dedup.outcome import Outcome
 from toolkit.embeddings import EmbeddingCache
 from toolkit.io import atomic_write
 
-__all__ = ["build_report", "markdown_report", "write_report"]
+__all__ = [
+    "build_report",
+    "markdown_report",
+    "report_head",
+    "report_tail",
+    "snippet",
+    "stream_report",
+    "write_report",
+]
 
 SNIPPET = 100  # characters of text shown per clustered document
 TOP_CLUSTERS = 10
+ROWS = ("dropped", "clusters")  # the report's long lists: one line per row
 
 
-def _snippet(text: str) -> str:
+def snippet(text: str) -> str:
+    """The first characters of a text with its whitespace runs made single spaces.
+
+    A long text is cut before flattening; enough of it is kept for a full
+    snippet, so the result is the same as flattening the whole text.
+    """
+    if len(text) > 10 * SNIPPET:
+        flat = " ".join(text[: 10 * SNIPPET].split())
+        if len(flat) > SNIPPET:
+            return flat[: SNIPPET - 1] + "…"
     flat = " ".join(text.split())
     return flat if len(flat) <= SNIPPET else flat[: SNIPPET - 1] + "…"
 
@@ -39,73 +56,45 @@ def _config(config: DedupConfig) -> dict[str, Any]:
     return data
 
 
-def build_report(
-    docs: Sequence[Document],
-    config: DedupConfig,
-    drops: Sequence[Drop],
-    clusters: Sequence[dict[str, Any]],
-    figures: dict[str, dict[str, Any]],
-    survivors: dict[int, int],
-    cache: EmbeddingCache | None,
-) -> dict[str, Any]:
-    """The report as plain JSON-ready data; positions are 0-based corpus order."""
-    score_of = {d.position: d.score for d in drops}
-    dropped = [
-        {
-            "id": docs[d.position].id,
-            "position": d.position,
-            "duplicate_of": docs[d.kept].id,
-            "duplicate_of_position": d.kept,
-            "stage": d.stage,
-            "reason": d.reason,
-            "score": d.score,
-            "kept_because": d.kept_because,
-            "linked_to": docs[d.linked_to].id,
-            "link_score": d.link_score,
-            "survivor": docs[survivors[d.position]].id,
-        }
-        for d in drops
-    ]
-    cluster_rows = []
-    for c in clusters:
-        members = [
-            {
-                "id": docs[m].id,
-                "position": m,
-                "score": score_of.get(m) if m != c["kept"] else None,
-                "snippet": _snippet(docs[m].text),
-            }
-            for m in c["members"]
-        ]
-        cluster_rows.append(
-            {
-                "stage": c["stage"],
-                "size": len(members),
-                "kept": docs[c["kept"]].id,
-                "kept_position": c["kept"],
-                "kept_because": c["kept_because"],
-                "members": members,
-            }
-        )
-    sizes = Counter(row["size"] for row in cluster_rows)
-    report: dict[str, Any] = {
-        "documents": len(docs),
-        "kept": len(docs) - len(drops),
-        "dropped_count": len(drops),
+def report_head(outcome: Outcome, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The report's counts and per-stage figures: what comes before the long lists."""
+    return {
+        "documents": outcome.documents,
+        "kept": outcome.documents - len(outcome),
+        "dropped_count": len(outcome),
         "stages": figures,
-        "dropped": dropped,
-        "clusters": cluster_rows,
-        "cluster_sizes": {str(k): sizes[k] for k in sorted(sizes)},
-        "config": _config(config),
     }
+
+
+def report_tail(
+    outcome: Outcome, config: DedupConfig, cache: EmbeddingCache | None
+) -> dict[str, Any]:
+    """The report's cluster-size histogram, settings and embedding-cache figures."""
+    tail: dict[str, Any] = {"cluster_sizes": outcome.cluster_sizes(), "config": _config(config)}
     if cache is not None:
-        report["embedding_cache"] = {
+        tail["embedding_cache"] = {
             "path": str(cache.path),
             "model": cache.model_name,
             "embedded": cache.embedded,
             "from_cache": cache.hits,
         }
-    return report
+    return tail
+
+
+def build_report(
+    outcome: Outcome,
+    lookup: Lookup,
+    config: DedupConfig,
+    figures: dict[str, dict[str, Any]],
+    cache: EmbeddingCache | None,
+) -> dict[str, Any]:
+    """The whole report as plain JSON-ready data; positions are 0-based corpus order."""
+    return {
+        **report_head(outcome, figures),
+        "dropped": list(outcome.dropped_rows(lookup)),
+        "clusters": list(outcome.cluster_rows(lookup)),
+        **report_tail(outcome, config, cache),
+    }
 
 
 def _stage_detail(figures: dict[str, Any]) -> str:
@@ -115,6 +104,11 @@ def _stage_detail(figures: dict[str, Any]) -> str:
 
 def markdown_report(report: dict[str, Any]) -> str:
     """Per-stage counts, a cluster-size histogram and the largest clusters with snippets."""
+    top = sorted(report["clusters"], key=lambda c: (-c["size"], c["kept_position"]))
+    return _markdown(report, top[:TOP_CLUSTERS])
+
+
+def _markdown(report: dict[str, Any], top: Sequence[dict[str, Any]]) -> str:
     lines = [
         "# Dedup report",
         "",
@@ -137,10 +131,9 @@ def markdown_report(report: dict[str, Any]) -> str:
         lines += [f"| {size} | {n} |" for size, n in report["cluster_sizes"].items()]
     else:
         lines.append("No duplicate clusters.")
-    top = sorted(report["clusters"], key=lambda c: (-c["size"], c["kept_position"]))
     if top:
-        lines += ["", f"## Largest clusters (top {min(TOP_CLUSTERS, len(top))})"]
-    for rank, c in enumerate(top[:TOP_CLUSTERS], start=1):
+        lines += ["", f"## Largest clusters (top {len(top)})"]
+    for rank, c in enumerate(top, start=1):
         lines += [
             "",
             f"### {rank}. {c['stage']}: {c['size']} documents, kept `{c['kept']}`",
@@ -157,7 +150,52 @@ def markdown_report(report: dict[str, Any]) -> str:
 def write_report(report: dict[str, Any], path: str | Path) -> None:
     """Write the JSON report to `path` and its Markdown twin beside it (`.md`), atomically."""
     target = Path(path)
-    with atomic_write(target, compress=False) as handle:
-        handle.write(json.dumps(report, indent=2, ensure_ascii=False).encode() + b"\n")
+    rows = {key: iter(report[key]) for key in ROWS if key in report}
+    _write_json(target, {k: rows.get(k, v) for k, v in report.items()})
     with atomic_write(target.with_suffix(".md"), compress=False) as handle:
         handle.write(markdown_report(report).encode())
+
+
+def _write_json(target: Path, report: dict[str, Any]) -> None:
+    """The report, indented, with each row of the long lists (iterators) on one line.
+
+    One line a row keeps a report of millions of drops fast to write (no
+    indenting encoder) and easy to grep, and lets the lists stream.
+    """
+    with atomic_write(target, compress=False) as handle:
+        sep = b"{\n  "
+        for key, value in report.items():
+            handle.write(sep + json.dumps(key, ensure_ascii=False).encode() + b": ")
+            sep = b",\n  "
+            if key not in ROWS:
+                text = json.dumps(value, indent=2, ensure_ascii=False)
+                handle.write(text.replace("\n", "\n  ").encode())
+                continue
+            first = next(value, None)
+            if first is None:
+                handle.write(b"[]")
+                continue
+            handle.write(b"[\n    " + json.dumps(first, ensure_ascii=False).encode())
+            for row in value:
+                handle.write(b",\n    " + json.dumps(row, ensure_ascii=False).encode())
+            handle.write(b"\n  ]")
+        handle.write(b"\n}\n")
+
+
+def stream_report(
+    path: str | Path,
+    outcome: Outcome,
+    lookup: Lookup,
+    head: dict[str, Any],
+    tail: dict[str, Any],
+) -> None:
+    """Write the report without holding its `dropped` and `clusters` lists: row by row.
+
+    The Markdown twin needs only the largest clusters, which are looked up alone.
+    """
+    target = Path(path)
+    rows = {"dropped": outcome.dropped_rows(lookup), "clusters": outcome.cluster_rows(lookup)}
+    _write_json(target, {**head, **rows, **tail})
+    top = list(outcome.cluster_rows(lookup, outcome.largest_clusters(TOP_CLUSTERS)))
+    with atomic_write(target.with_suffix(".md"), compress=False) as handle:
+        handle.write(_markdown({**head, **tail}, top).encode())

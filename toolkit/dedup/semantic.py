@@ -8,14 +8,17 @@ every neighbour above the threshold in the probed lists and, on one CPU,
 beat HNSW on all-pairs queries (50k vectors: 5 s against 12-39 s, with full
 recall of planted pairs); above `cluster_above`, SemDeDup-style (Abbas et
 al. 2023): spherical k-means, then exact similarity within each cluster
-only, which misses the rare pair split across two clusters. HNSW
-(`IndexHNSWFlat`, k nearest neighbours) stays available by name.
+only, which misses the rare pair split across two clusters. The k-means
+path also takes over, at any size, when the vectors an in-memory index holds
+would take more than half of `memory_mb`: it reads one cluster at a time,
+so its vectors can stay on disk. HNSW (`IndexHNSWFlat`, k nearest
+neighbours) stays available by name.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import faiss
@@ -23,20 +26,43 @@ import numpy as np
 
 from toolkit.dedup.clusters import Edges, FloatArray, IntArray
 from toolkit.dedup.config import DedupConfig
+from toolkit.dedup.memory import Budget
 from toolkit.document import Document
 from toolkit.embeddings import EmbeddingCache
 
-__all__ = ["SemanticStage", "choose_index", "semantic_edges"]
+__all__ = [
+    "SemanticStage",
+    "choose_index",
+    "edges_of_kind",
+    "index_bytes",
+    "kmeans_edges",
+    "semantic_edges",
+]
 
 Matrix = Any  # float32 (n, dim), rows L2-normalised
-_BLOCK_CELLS = 1 << 24  # similarities computed at once within a cluster (64 MiB)
+Rows = Callable[[IntArray], Matrix]  # the vectors at some indexes, in their order
+_BLOCK_CELLS = 1 << 21  # similarities computed at once within a cluster (8 MiB)
+_ASSIGN_ROWS = 1 << 12  # vectors assigned to their k-means cluster at once
+_POINTS_PER_CENTROID = 256  # k-means trains on at most this many vectors per cluster
+_MIN_POINTS = 39  # and on at least this many, where there are (faiss's minimum)
 
 
-def choose_index(n: int, config: DedupConfig) -> str:
-    """`flat`, `ivf` or `kmeans` for a corpus of n documents (or the kind configured)."""
+def index_bytes(n: int, dim: int) -> int:
+    """Memory of an in-memory index over n vectors: the vectors and the index's copy."""
+    return 2 * n * dim * 4
+
+
+def choose_index(n: int, config: DedupConfig, dim: int = 384) -> str:
+    """`flat`, `ivf` or `kmeans` for n vectors of `dim` (or the kind configured).
+
+    By size first; then an index whose vectors would take more than half of
+    `memory_mb` is the k-means one, which holds one cluster at a time.
+    """
     if config.semantic_index != "auto":
         return config.semantic_index
     if n > config.cluster_above:
+        return "kmeans"
+    if index_bytes(n, dim) > Budget(config.memory_mb).vector_bytes:
         return "kmeans"
     return "ivf" if n > config.approx_above else "flat"
 
@@ -86,42 +112,70 @@ def _hnsw(vectors: Matrix, threshold: float, k: int) -> Edges:
     return _edges(queries, ids.ravel(), scores.ravel(), threshold)
 
 
-def _kmeans(vectors: Matrix, threshold: float, seed: int) -> Edges:
-    n, dim = vectors.shape
+def training_points(n: int, dim: int, config: DedupConfig) -> int:
+    """Vectors k-means trains on: 256 per centroid, fewer when they would take more
+    than a quarter of the vector memory (never fewer than faiss's 39 per centroid)."""
+    k = max(1, round(math.sqrt(n)))
+    fit = Budget(config.memory_mb).vector_bytes // 4 // (dim * 4)
+    return min(n, max(k * _MIN_POINTS, min(k * _POINTS_PER_CENTROID, fit)))
+
+
+def kmeans_edges(rows: Rows, n: int, dim: int, config: DedupConfig) -> Edges:
+    """SemDeDup-style: spherical k-means, then exact similarity within each cluster.
+
+    Vectors are read through `rows` (any of the n, by index): a sample to
+    train on, a fixed-size chunk to assign and one cluster to compare at a
+    time, so the same calls give the same edges whether the vectors are in
+    memory or on disk.
+    """
+    threshold, seed = config.semantic_threshold, config.seed
     k = max(1, round(math.sqrt(n)))
     kmeans = faiss.Kmeans(dim, k, niter=20, seed=seed, spherical=True, verbose=False)
-    kmeans.train(vectors)
-    _, labels = kmeans.index.search(vectors, 1)
-    labels = labels.ravel()
+    points = training_points(n, dim, config)
+    sample = np.sort(np.random.default_rng(seed).permutation(n)[:points])
+    kmeans.train(np.ascontiguousarray(rows(sample), dtype=np.float32))
+    labels = np.empty(n, dtype=np.int64)
+    for lo in range(0, n, _ASSIGN_ROWS):
+        chunk = np.arange(lo, min(n, lo + _ASSIGN_ROWS))
+        _, found = kmeans.index.search(np.ascontiguousarray(rows(chunk), dtype=np.float32), 1)
+        labels[lo : lo + chunk.shape[0]] = found.ravel()
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    del labels
     parts: list[tuple[Any, Any, Any]] = []
     for members in np.split(order, bounds):
-        block = vectors[members]
-        rows = max(1, _BLOCK_CELLS // members.shape[0])  # a huge cluster: fewer rows at once
-        for lo in range(0, members.shape[0], rows):
-            sims = block[lo : lo + rows] @ block.T
-            rows, cols = np.nonzero(sims >= threshold)
-            parts.append((members[rows + lo], members[cols], sims[rows, cols]))
+        block = np.ascontiguousarray(rows(members), dtype=np.float32)
+        step = max(1, _BLOCK_CELLS // members.shape[0])  # a huge cluster: fewer rows at once
+        for lo in range(0, members.shape[0], step):
+            sims = block[lo : lo + step] @ block.T
+            r, c = np.nonzero(sims >= threshold)
+            keep = members[r + lo] < members[c]
+            parts.append((members[r + lo][keep], members[c][keep], sims[r[keep], c[keep]]))
     if not parts:
         return Edges.empty()
     a, b, score = (np.concatenate(p) for p in zip(*parts, strict=True))
     return _edges(a, b, score, threshold)
 
 
-def semantic_edges(vectors: Matrix, config: DedupConfig) -> tuple[Edges, str]:
-    """Duplicate edges among normalised `vectors`, and the index kind used."""
-    kind = choose_index(vectors.shape[0], config)
+def edges_of_kind(vectors: Matrix, kind: str, config: DedupConfig) -> Edges:
+    """Duplicate edges among normalised `vectors` held in memory, by the index `kind`."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.shape[0] < 2:
-        return Edges.empty(), kind
+        return Edges.empty()
     if kind == "flat":
-        return _flat(vectors, config.semantic_threshold), kind
+        return _flat(vectors, config.semantic_threshold)
     if kind == "ivf":
-        return _ivf(vectors, config.semantic_threshold), kind
+        return _ivf(vectors, config.semantic_threshold)
     if kind == "hnsw":
-        return _hnsw(vectors, config.semantic_threshold, config.neighbours), kind
-    return _kmeans(vectors, config.semantic_threshold, config.seed), kind
+        return _hnsw(vectors, config.semantic_threshold, config.neighbours)
+    n, dim = vectors.shape
+    return kmeans_edges(lambda idx: vectors[idx], n, dim, config)
+
+
+def semantic_edges(vectors: Matrix, config: DedupConfig) -> tuple[Edges, str]:
+    """Duplicate edges among normalised `vectors`, and the index kind used."""
+    kind = choose_index(vectors.shape[0], config, vectors.shape[1] if vectors.ndim == 2 else 384)
+    return edges_of_kind(vectors, kind, config), kind
 
 
 class SemanticStage:
@@ -142,7 +196,11 @@ class SemanticStage:
             return Edges.empty()
         self.vectors = self.cache.get_or_embed([d.id for d in docs], [d.text for d in docs])
         edges, kind = semantic_edges(self.vectors, self.config)
-        self.stats = {"index": kind, "embedded": self.cache.last_embedded}
+        self.stats = {
+            "index": kind,
+            "index_mb": round(index_bytes(*self.vectors.shape) / (1 << 20), 1),
+            "embedded": self.cache.last_embedded,
+        }
         return edges
 
     def scores(self, a: IntArray, b: IntArray) -> FloatArray:

@@ -29,7 +29,7 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
 _BASE = 0x100000001B3  # the 64-bit FNV prime: odd, so invertible modulo 2**64
-_CHUNK_CHARS = 1 << 20  # characters joined and hashed at once: bounds memory to ~50 MiB
+_CHUNK_CHARS = 1 << 17  # characters joined and hashed at once: ~6 MiB, and faster than more
 _NON_WORD = re.compile(r"[^\x00-\x7f\w]+")
 
 _WORD_BYTE = np.zeros(256, dtype=np.bool_)

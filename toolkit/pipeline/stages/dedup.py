@@ -84,9 +84,13 @@ class Dedup(Stage):
     writes_metadata = metadata_written_by("dedup")
     section = Section("dedup", "Deduplication", _figures, _view)
 
+    def upstream(self) -> tuple[str, ...]:
+        """Quality's kept documents, or the judge's when the judge stage runs."""
+        return (*self.reads, "judge") if self.config.judging is not None else self.reads
+
     def settings(self) -> Any:
         settings = dataclasses.asdict(self.config.dedup)
-        return {k: v for k, v in settings.items() if k not in ("cache_dir", "quiet")}
+        return {k: v for k, v in settings.items() if k not in ("cache_dir", "quiet", "memory_mb")}
 
     def outputs(self) -> Sequence[Path]:
         return [self.layout.dedup / "kept", self.layout.dedup / "dedup_report.json"]
@@ -101,4 +105,4 @@ class Dedup(Stage):
         return self.layout.dedup / "kept"
 
     def run(self) -> dict[str, Any]:
-        return steps.dedup(self.config, self.layout, self.build.quiet)
+        return steps.dedup(self.config, self.layout, self.build.quiet, source=self.build.corpus)
