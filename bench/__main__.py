@@ -8,11 +8,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import contamination, corpus_io, dedup, mix, quality
+from bench import contamination, corpus_io, dedup, mix, quality, quality_coherence
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "corpus_io": corpus_io.main,
     "quality": quality.main,
+    "quality_coherence": quality_coherence.main,
     "dedup": dedup.main,
     "contamination": contamination.main,
     "mix": mix.main,

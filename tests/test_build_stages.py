@@ -143,6 +143,7 @@ def test_every_default_stage_declares_the_protocol() -> None:
         "plan",
         "generate",
         "quality",
+        "judge",
         "dedup",
         "contamination",
         "review",
@@ -154,7 +155,15 @@ def test_every_default_stage_declares_the_protocol() -> None:
         for read in stage.reads:
             assert read in names[: names.index(stage.name)], (stage.name, read)
     sections = [stage.section.key for stage in DEFAULT_STAGES if stage.section]
-    assert sections == ["quality", "dedup", "contamination", "review", "mixes"]
+    assert sections == [
+        "eval_distance",
+        "quality",
+        "judge",
+        "dedup",
+        "contamination",
+        "review",
+        "mixes",
+    ]
 
 
 def test_dedup_and_contamination_tables_are_the_library_options(tmp_path: Path) -> None:

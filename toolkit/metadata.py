@@ -5,7 +5,7 @@ stages, declared here once as data (`CONTRACT`, and `WRITES` / `READS` /
 `SHAPES` derived from it) so that a build can check its stage order, and as
 TypedDicts so that writers and readers agree on the shape under mypy.
 Stage names are the build's stage families (`principles`, `plan`,
-`generate`, `quality`, `dedup`, `contamination`, `review`, `mix`); each stage
+`generate`, `quality`, `judge`, `dedup`, `contamination`, `review`, `mix`); each stage
 writes the same keys when run alone from the CLI.
 
 - `quality` (QualityMetadata): written by quality on kept and rejected
@@ -25,6 +25,13 @@ writes the same keys when run alone from the CLI.
   policy) and mix (`review_status`).
 - `plan_id`, `request_key`, `stop_reason`, `system_template`: written by
   generate on every generated document.
+- `judge` (JudgeMetadata): written by the judge stage on every judged
+  document, kept or rejected; read by review (the Judge panel) and mix
+  (`min_quality` on the `judge` component). The judge stage also blends its
+  verdict into `quality` (the `judge` component and the score).
+- `revision` (RevisionMetadata): written by the judge stage on a revision it
+  kept in place of the original (which goes to the judge's rejected corpus
+  with reason `revised`); read by review (original and revision with a diff).
 
 Reads that come before the write in build order (dedup reads `review`, which
 the build writes only after dedup) are optional: the reader falls back, as
@@ -48,11 +55,14 @@ __all__ = [
     "DedupKeptOver",
     "DedupMetadata",
     "Excerpt",
+    "JudgeAttempt",
+    "JudgeMetadata",
     "MetadataKey",
     "QualityMetadata",
     "Read",
     "RejectedMetadata",
     "ReviewMetadata",
+    "RevisionMetadata",
 ]
 
 
@@ -70,6 +80,60 @@ class QualityMetadata(TypedDict):
     profile: str
     components: dict[str, float]
     signals: dict[str, int | float]
+    profile_score: NotRequired[float | None]
+
+
+class JudgeAttempt(TypedDict):
+    """One revise round on a document: the revision's id, its scores and the outcome
+    (`kept`, `not better`, `no change`, `over budget`, `fails quality rule R`, `error: ...`)."""
+
+    round: int
+    outcome: str
+    id: NotRequired[str]
+    scores: NotRequired[dict[str, int]]
+
+
+class JudgeMetadata(TypedDict):
+    """`metadata["judge"]`: the judge's verdict on the text this document carries.
+
+    `scores` and `reasons` by scale (empty, with `error` set, when the judge
+    gave no verdict); `below` the scales under their `thresholds`, `passed`
+    whether none is; `stand_in` true when the offline stand-in scored it
+    rather than a model; `attempts` the revise rounds tried (see JudgeAttempt).
+    """
+
+    scores: dict[str, int]
+    reasons: dict[str, str]
+    error: str | None
+    template: str
+    backend: str
+    model: str
+    stand_in: bool
+    thresholds: dict[str, int]
+    below: list[str]
+    passed: bool
+    attempts: list[JudgeAttempt]
+
+
+class RevisionMetadata(TypedDict):
+    """`metadata["revision"]` on a revision kept in place of the original.
+
+    `of` is the original (generated) document's id, `previous` the text this
+    revision rewrote (the original in round 1), `original_text` the
+    original's text (so a reviewer sees both and their diff), `before` and
+    `after` the judge's scores of the original and of this revision.
+    """
+
+    of: str
+    previous: str
+    round: int
+    template: str
+    backend: str
+    model: str
+    stand_in: bool
+    original_text: str
+    before: dict[str, int]
+    after: dict[str, int]
 
 
 class DedupCluster(TypedDict):
@@ -146,8 +210,9 @@ class RejectedMetadata(TypedDict):
     """`metadata["rejected"]` on a dropped document: the stage, its reason and details.
 
     Quality adds signal, value, bound, threshold, profile_version and
-    failures; dedup adds duplicate_of, score, dedup_stage, kept_because and
-    survivor; contamination adds hits.
+    failures; the judge adds scales (those under threshold) and scores, or
+    revised_as (the revision kept in its place); dedup adds duplicate_of,
+    score, dedup_stage, kept_because and survivor; contamination adds hits.
     """
 
     stage: str
@@ -158,6 +223,9 @@ class RejectedMetadata(TypedDict):
     threshold: NotRequired[float]
     profile_version: NotRequired[str]
     failures: NotRequired[list[dict[str, Any]]]
+    scales: NotRequired[list[str]]
+    scores: NotRequired[dict[str, int]]
+    revised_as: NotRequired[str]
     duplicate_of: NotRequired[str]
     score: NotRequired[float]
     dedup_stage: NotRequired[str]
@@ -206,13 +274,31 @@ CONTRACT: tuple[MetadataKey, ...] = (
     MetadataKey(
         "quality",
         QualityMetadata,
-        ("quality",),
+        ("quality", "judge"),
         "kept and rejected documents",
         (
+            Read("judge", "the judge's part blended into the score", "the judge's part alone"),
             Read("dedup", "keep policy: the highest score wins a cluster", "longest text wins"),
             Read("review", "the queue's Quality column and the item's Quality panel", "shows —"),
             Read("mix", "a source's min_quality", "the document fails min_quality"),
         ),
+    ),
+    MetadataKey(
+        "judge",
+        JudgeMetadata,
+        ("judge",),
+        "judged documents, kept and rejected",
+        (
+            Read("review", "the item's Judge panel", "no panel"),
+            Read("mix", "a source's min_quality on the judge component", "no judge component"),
+        ),
+    ),
+    MetadataKey(
+        "revision",
+        RevisionMetadata,
+        ("judge",),
+        "revisions kept in place of their original",
+        (Read("review", "the original beside the revision, with a diff", "no panel"),),
     ),
     MetadataKey(
         "dedup",
@@ -237,7 +323,7 @@ CONTRACT: tuple[MetadataKey, ...] = (
     MetadataKey(
         "rejected",
         RejectedMetadata,
-        ("quality", "dedup", "contamination"),
+        ("quality", "judge", "dedup", "contamination"),
         "rejected documents",
         (Read("review", "the duplicate flag and the 'dropped by a stage' panel", "no flag"),),
     ),

@@ -11,17 +11,29 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from toolkit.contamination.check import RETRIEVALS, CheckOptions
 from toolkit.contamination.judge import JUDGE_BACKENDS, refuse_judge
+from toolkit.contamination.units import UNIT_POLICIES
+from toolkit.contamination.verifier import VERIFIERS
 from toolkit.dedup.config import INDEX_KINDS, STAGES, DedupConfig
 from toolkit.document import KINDS
 from toolkit.errors import ConfigError
 from toolkit.generate.backends.base import MAX_CONCURRENCY
 from toolkit.tables import TableReader, read_toml, resolve_path
 
-__all__ = ["PLAN_KINDS", "BuildConfig", "EvalSet", "PlanConfig", "load_build_config"]
+if TYPE_CHECKING:  # importing toolkit.quality loads spaCy: only a [judge] table pays for it
+    from toolkit.quality.judge_config import JudgeSettings
+
+__all__ = [
+    "PLAN_KINDS",
+    "BuildConfig",
+    "EvalSet",
+    "PlanConfig",
+    "PlanScreening",
+    "load_build_config",
+]
 
 #: Plan kinds, in build order, and the document kind each one writes.
 PLAN_KINDS = {"explainers": "explainer", "stories": "story", "advice": "advice"}
@@ -32,8 +44,10 @@ _TOP = {
     "constitution": "a Markdown constitution",
     "attributes": "a folder of plan attribute lists (tools.json beside it)",
     "generate": "a table: backend, model, batch, concurrency, timeout and one table per plan kind",
+    "plans": "a table: max_eval_similarity, premise_margin, on_eval_match, eval_adjacent",
     "quality": "a table: profile, embed, spacy_model",
     "dedup": "a table of dedup settings",
+    "judge": "a table: backend, model, batch, kinds, sample, thresholds, revise_rounds, budget_usd",
     "contamination": "a table: evals and check settings",
     "review": "a table: kinds, required, sample, stratify, seed",
     "mix": "a table: specs",
@@ -44,9 +58,20 @@ _GENERATE = {
     "batch": "true or false (Message Batches API)",
     "concurrency": f"an integer from 1 to {MAX_CONCURRENCY}",
     "timeout": "a number of seconds above 0 (connect and read limit of a live call)",
-    **{kind: "a table: n or per_principle, seed" for kind in PLAN_KINDS},
+    **{kind: "a table: n or per_principle, seed (advice: deployment_share)" for kind in PLAN_KINDS},
 }
-_PLAN = {"n": "a positive integer", "per_principle": "a positive integer", "seed": "an integer"}
+_PLAN = {
+    "n": "a positive integer",
+    "per_principle": "a positive integer",
+    "seed": "an integer",
+    "deployment_share": "a share from 0 to 1 (advice: documents with a rendered deployment)",
+}
+_PLANS = {
+    "max_eval_similarity": "a cosine above 0, at most 1 (flag an item nearer an eval item)",
+    "premise_margin": "a number from 0 to 1 (flag a story this much nearer an eval premise)",
+    "on_eval_match": "flag, redraw or drop (what to do with a flagged item)",
+    "eval_adjacent": "true or false (include eval-adjacent dilemmas: an ablation)",
+}
 _QUALITY = {
     "profile": "a TOML quality profile path (default: the shipped default.v2)",
     "embed": "true or false (embedding grounding of explainers)",
@@ -60,16 +85,32 @@ _DEDUP = {
     "num_perm": "an integer",
     "ngram": "an integer",
     "semantic_index": f"one of {', '.join(INDEX_KINDS)}",
+    "memory_mb": "an integer (MiB of working memory dedup stays within)",
 }
-_CHECK_KEYS = ("ngram", "semantic", "semantic_threshold", "gate_ngram", "gate_cosine", "retrieval")
+_CHECK_KEYS = (
+    "ngram",
+    "semantic",
+    "semantic_threshold",
+    "gate_ngram",
+    "gate_cosine",
+    "retrieval",
+    "units",
+    "verifier",
+    "verify_k",
+    "gate_short",
+)
 _CONTAMINATION = {
     "evals": "a list of tables {path, fields}",
     "ngram": "an integer (tokens)",
     "semantic": "true or false",
     "semantic_threshold": "a number (a cosine)",
-    "gate_ngram": "a number (a share of an item's n-grams)",
+    "gate_ngram": "a number (a share of a stem's or item's tokens in matched n-grams)",
     "gate_cosine": "a number (a cosine)",
     "retrieval": f"one of {', '.join(RETRIEVALS)} (who picks each eval item's nearest documents)",
+    "units": f"one of {', '.join(UNIT_POLICIES)} (which parts of an eval item are matched)",
+    "verifier": f"one of {', '.join(VERIFIERS)} (who decides semantic candidates offline)",
+    "verify_k": "a positive integer (candidate windows verified per eval item)",
+    "gate_short": "true or false (hits of items under 5 tokens fail the gate too)",
     "plans": "true or false (check the generation plans too)",
     "decontaminate": "true (drop gated documents and go on) or false (a gated item fails)",
     "judge": f"{', '.join(JUDGE_BACKENDS)} "
@@ -77,7 +118,10 @@ _CONTAMINATION = {
     "judge_model": "a model name",
     "judge_top": "a positive integer (semantic hits to judge)",
 }
-_EVAL = {"path": "an eval set file or folder", "fields": "a list of text field names"}
+_EVAL = {
+    "path": "an eval set file or folder",
+    "fields": "a list of text field names (ROLE=FIELD with ROLE stem, choice or answer)",
+}
 _REVIEW = {
     "kinds": f"a list drawn from {', '.join(KINDS)}",
     "required": "true or false (reviewed kinds enter a mix only when accepted)",
@@ -96,6 +140,7 @@ class PlanConfig:
     n: int | None
     per_principle: int | None
     seed: int
+    deployment_share: float | None = None  # advice only; None: the planner's default
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -103,6 +148,25 @@ class PlanConfig:
             "n": self.n,
             "per_principle": self.per_principle,
             "seed": self.seed,
+            "deployment_share": self.deployment_share,
+        }
+
+
+@dataclass(frozen=True)
+class PlanScreening:
+    """`[plans]`: how every plan is screened against the build's eval sets."""
+
+    max_eval_similarity: float = 0.55
+    premise_margin: float = 0.1
+    on_eval_match: str = "redraw"
+    eval_adjacent: bool = False
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "max_eval_similarity": self.max_eval_similarity,
+            "premise_margin": self.premise_margin,
+            "on_eval_match": self.on_eval_match,
+            "eval_adjacent": self.eval_adjacent,
         }
 
 
@@ -132,9 +196,11 @@ class BuildConfig:
     concurrency: int = 4
     timeout: float | None = None  # None: the read limit follows each request's max_tokens
     plans: tuple[PlanConfig, ...] = ()
+    screening: PlanScreening = field(default_factory=PlanScreening)
     quality_profile: Path | None = None
     quality_embed: bool = True
     spacy_model: str | None = None
+    judging: JudgeSettings | None = None  # the judge stage's [judge] table; None: no stage
     dedup: DedupConfig = field(default_factory=DedupConfig)
     evals: tuple[EvalSet, ...] = ()
     contamination: CheckOptions = field(default_factory=CheckOptions)
@@ -168,8 +234,30 @@ def _plans(reader: TableReader) -> tuple[PlanConfig, ...]:
         n, per = plan.integer("n", None, 1), plan.integer("per_principle", None, 1)
         if n is not None and per is not None:
             plan.fail("per_principle", "give n or per_principle, not both")
-        plans.append(PlanConfig(kind, n, per, plan.integer("seed", 0) or 0))
+        share = None
+        if "deployment_share" in plan.table:
+            if kind != "advice":
+                plan.fail("deployment_share", "applies to advice plans only")
+            share = plan.number("deployment_share", 1.0, 0.0, 1.0, closed=True)
+        plans.append(PlanConfig(kind, n, per, plan.integer("seed", 0) or 0, share))
     return tuple(plans)
+
+
+def _screening(top: TableReader) -> PlanScreening:
+    reader = TableReader(top.file, top.table_at("plans"), "plans.", _PLANS)
+    defaults = PlanScreening()
+    action = reader.string("on_eval_match", defaults.on_eval_match)
+    if action not in ("flag", "redraw", "drop"):
+        reader.expect("on_eval_match", action)
+    assert action is not None
+    return PlanScreening(
+        max_eval_similarity=reader.number(
+            "max_eval_similarity", defaults.max_eval_similarity, 1e-9, 1.0, closed=True
+        ),
+        premise_margin=reader.number("premise_margin", defaults.premise_margin, 0.0, 1.0, True),
+        on_eval_match=action,
+        eval_adjacent=reader.boolean("eval_adjacent", False),
+    )
 
 
 def _evals(reader: TableReader) -> tuple[EvalSet, ...]:
@@ -250,6 +338,15 @@ def _judge(reader: TableReader, settings: CheckOptions) -> dict[str, Any]:
     return judge
 
 
+def _judging(top: TableReader) -> JudgeSettings | None:
+    """The judge stage's settings when the config has a `[judge]` table."""
+    if "judge" not in top.table:
+        return None
+    from toolkit.quality.judge_config import parse_judge_table
+
+    return parse_judge_table(top.file, top.table_at("judge"))
+
+
 def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
     """Validate a decoded corpus config; `file` names it in errors and anchors paths."""
     top = TableReader(file, data, "", _TOP)
@@ -297,9 +394,11 @@ def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
         concurrency=concurrency,
         timeout=timeout,
         plans=_plans(generate),
+        screening=_screening(top),
         quality_profile=_existing(quality, "profile"),
         quality_embed=quality.boolean("embed", True),
         spacy_model=quality.string("spacy_model"),
+        judging=_judging(top),
         dedup=_dedup(dedup),
         evals=_evals(contamination),
         contamination=(checks := _contamination(contamination)),

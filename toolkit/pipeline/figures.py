@@ -29,6 +29,7 @@ from toolkit.pipeline.corpus_stats import (
 )
 from toolkit.pipeline.layout import BuildLayout
 from toolkit.pipeline.stages import DEFAULT_STAGES, Stage
+from toolkit.pipeline.stages.judge import JUDGE_LEDGER
 
 __all__ = ["NOT_RUN", "collect_report"]
 
@@ -40,13 +41,16 @@ def _kind_dirs(layout: BuildLayout) -> list[str]:
 
 
 def _cost(layout: BuildLayout) -> Any:
-    runs = [k for k in _kind_dirs(layout) if (layout.generate(k) / LEDGER).is_file()]
+    """Per generation run (by kind), then the judge stage's requests as a row `judge`."""
+    ledgers = {k: layout.generate(k) / LEDGER for k in _kind_dirs(layout)}
+    ledgers["judge"] = layout.stage("judge") / JUDGE_LEDGER
+    runs = [k for k, path in ledgers.items() if path.is_file()]
     if not runs:
         return dict(NOT_RUN)
     by_kind: dict[str, Any] = {}
     tokens: Counter[str] = Counter()
     for kind in runs:
-        summary = CostLedger(layout.generate(kind) / LEDGER).summary()
+        summary = CostLedger(ledgers[kind]).summary()
         tokens.update(summary["tokens"])
         by_kind[kind] = {
             "requests": summary["requests"],

@@ -66,7 +66,7 @@ def plan(config: BuildConfig, layout: BuildLayout, kind: str, quiet: bool) -> di
 
     settings = next(p for p in config.plans if p.kind == kind)
     layout.plan(kind).parent.mkdir(parents=True, exist_ok=True)
-    return make_plan(
+    result = make_plan(
         kind,
         config.constitution,
         layout.plan(kind),
@@ -76,6 +76,26 @@ def plan(config: BuildConfig, layout: BuildLayout, kind: str, quiet: bool) -> di
         attributes_dir=config.attributes,
         quiet=quiet,
         overwrite=True,
+        screen=plan_screen(config),
+        deployment_share=settings.deployment_share,
+    )
+    result.pop("items_screening")  # every item's screening is in the plan itself
+    return result
+
+
+def plan_screen(config: BuildConfig) -> Any:
+    """The plans' screening options: the build's eval sets and its `[plans]` table."""
+    from toolkit.generate.screening import ScreenOptions, eval_texts
+
+    specs = [e.spec for e in config.evals]
+    s = config.screening
+    return ScreenOptions(
+        evals=eval_texts(specs),
+        eval_sets=tuple(str(e.path.name) for e in config.evals),
+        max_eval_similarity=s.max_eval_similarity,
+        premise_margin=s.premise_margin,
+        action=s.on_eval_match,
+        eval_adjacent=s.eval_adjacent,
     )
 
 
@@ -137,12 +157,15 @@ def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, 
     return {k: summary[k] for k in ("documents", "kept", "dropped", "reasons") if k in summary}
 
 
-def dedup(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
+def dedup(
+    config: BuildConfig, layout: BuildLayout, quiet: bool, source: Path | None = None
+) -> dict[str, Any]:
+    """Deduplicate `source` (the judge's kept documents when it ran), else quality's."""
     from toolkit.dedup import deduplicate
 
     settings = dataclasses.replace(config.dedup, cache_dir=layout.embedding_cache, quiet=quiet)
     report = deduplicate(
-        layout.quality / "kept",
+        source or layout.quality / "kept",
         layout.dedup,
         settings,
         allow_empty=True,

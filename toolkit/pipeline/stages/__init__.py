@@ -16,6 +16,7 @@ from toolkit.pipeline.stages.contamination import Contamination
 from toolkit.pipeline.stages.dedup import Dedup
 from toolkit.pipeline.stages.final import Final
 from toolkit.pipeline.stages.generate import Generate
+from toolkit.pipeline.stages.judge import Judge
 from toolkit.pipeline.stages.mix import Mix
 from toolkit.pipeline.stages.plan import Plan
 from toolkit.pipeline.stages.principles import Principles
@@ -31,6 +32,7 @@ __all__ = [
     "Dedup",
     "Final",
     "Generate",
+    "Judge",
     "Mix",
     "Plan",
     "Principles",
@@ -47,6 +49,7 @@ DEFAULT_STAGES: tuple[type[Stage], ...] = (
     Plan,
     Generate,
     Quality,
+    Judge,
     Dedup,
     Contamination,
     Review,
