@@ -15,9 +15,11 @@ from toolkit.cli.generate import app
 from toolkit.constitution import load_constitution
 from toolkit.errors import ConfigError, InputError, RecordError
 from toolkit.generate.attributes import ATTRIBUTE_FILES, load_attributes
+from toolkit.generate.drafters import TOOL_SHORTLIST
 from toolkit.generate.plan import read_plan, write_plan
 from toolkit.generate.planners import Planner, plan_advice, plan_explainers, plan_stories
 from toolkit.generate.templates import available_templates, load_template, render
+from toolkit.generate.vectors import cosines
 
 
 def _generate(*args: str) -> None:
@@ -170,6 +172,30 @@ def test_advice_renders_a_share_of_deployments_with_unused_tools(small: Path) ->
         if not item.attributes["system_prompt"]:
             assert item.attributes["tools"] == [] and "<tools>" not in item.prompt
             assert item.prefix == "" and item.attributes["transcript"] is None
+
+
+def test_a_deployments_tools_are_drawn_for_its_system_prompt(small: Path) -> None:
+    # Tools drawn at random gave a mortgage helpline a meter-reading tool; a deployment's
+    # tools now come from the few nearest its system prompt in meaning.
+    constitution, attributes = load_constitution(small), load_attributes(ATTRIBUTES)
+    items = plan_advice(constitution, attributes, n=300, seed=4)
+    prompts = list(attributes.get("system_prompts"))
+    about = [f"{t['name'].replace('_', ' ')}: {t['description']}" for t in attributes.tools]
+    scores = cosines(prompts, about)
+    index = {tool["name"]: n for n, tool in enumerate(attributes.tools)}
+    drawn = [
+        float(scores[prompts.index(item.attributes["system_prompt"]), index[name]])
+        for item in items
+        for name in item.attributes["tools"]
+    ]
+    assert sum(drawn) / len(drawn) > 2 * float(scores.mean())
+    per_prompt: dict[str, set[str]] = {}
+    for item in items:
+        per_prompt.setdefault(item.attributes["system_prompt"], set()).update(
+            item.attributes["tools"]
+        )
+    assert max(len(names) for names in per_prompt.values()) <= TOOL_SHORTLIST
+    assert len({name for names in per_prompt.values() for name in names}) > len(index) / 2
 
 
 def test_identical_prompts_get_distinct_sample_indices(tmp_path: Path, small: Path) -> None:

@@ -22,7 +22,9 @@ from toolkit.generate.drafts import (
     share_deck,
 )
 from toolkit.generate.quotas import Deck, seeded_rng
+from toolkit.generate.relevance import shortlists
 from toolkit.generate.templates import load_template, render
+from toolkit.generate.vectors import cosines
 
 __all__ = [
     "ADVICE_MAX_TOKENS",
@@ -36,6 +38,8 @@ __all__ = [
 
 EXPLAINER_MAX_TOKENS = 2560
 ADVICE_MAX_TOKENS = 3072
+#: Tools a deployment's definitions are drawn from: the ones nearest its system prompt.
+TOOL_SHORTLIST = 4
 
 
 class ExplainerDrafter(Drafter):
@@ -146,7 +150,7 @@ class AdviceDrafter(Drafter):
         share = share if self.deployment_share is None else self.deployment_share
         self._operators = share_deck(share, self.seed, self.kind, f"{self.stream}operator")
         self._prompts = self.deck(a.get("system_prompts"), "system_prompts")
-        self._tools = self.deck(a.tools, "tools")
+        self._tool_decks: dict[str, Deck[dict[str, Any]]] | None = None
         self._tool_count = seeded_rng(self.seed, self.kind, f"{self.stream}tool-count")
         self._operator_part = load_template("advice-operator", "v1")
         self._direct_part = load_template("advice-direct", "v1")
@@ -158,9 +162,10 @@ class AdviceDrafter(Drafter):
         prefix = ""
         if self._operators.draw():
             system_prompt = self._prompts.draw()
-            wanted = min(self._tool_count.randint(2, 4), len(self.attributes.tools))
+            tools = self._tools_for(system_prompt)
+            wanted = min(self._tool_count.randint(2, 4), len(tools))
             while len(chosen) < wanted:
-                tool = self._tools.draw()
+                tool = tools.draw()
                 if all(tool["name"] != c["name"] for c in chosen):
                     chosen.append(tool)
             deployment = render(
@@ -184,6 +189,23 @@ class AdviceDrafter(Drafter):
             extra={"deployment": deployment.strip()},
             prefix=prefix,
         )
+
+    def _tools_for(self, system_prompt: str) -> Deck[dict[str, Any]]:
+        """The deck of tools a deployment with this system prompt may define: the
+        `TOOL_SHORTLIST` nearest to the prompt in meaning (a banking assistant gets
+        account tools, not meter readings), each tool in no more shortlists than an
+        even share, so every tool is used and none piles up (a deployment's tools
+        are drawn several at a time, so the share has no slack)."""
+        if self._tool_decks is None:
+            prompts = list(self.attributes.get("system_prompts"))
+            pool = self.attributes.tools
+            about = [f"{t['name'].replace('_', ' ')}: {t.get('description', '')}" for t in pool]
+            lists = shortlists(cosines(prompts, about), TOOL_SHORTLIST, slack=0)
+            self._tool_decks = {
+                prompt: self.deck([pool[i] for i in chosen], f"tools:{n}")
+                for n, (prompt, chosen) in enumerate(zip(prompts, lists, strict=True))
+            }
+        return self._tool_decks[system_prompt]
 
 
 #: Plan kinds (as `ccorpus generate plan` names them) and their drafters.

@@ -30,6 +30,10 @@ class Deck(Generic[T]):
         self._rng = rng
         self._pile: list[T] = []
 
+    def __len__(self) -> int:
+        """How many values it deals from."""
+        return len(self._values)
+
     def draw(self) -> T:
         if not self._pile:
             self._pile = list(self._values)

@@ -75,13 +75,13 @@ def principle_scores(principles: Sequence[PrincipleText], candidates: Sequence[s
     return np.stack(rows).astype(np.float32)
 
 
-def shortlists(scores: np.ndarray, size: int) -> list[list[int]]:
+def shortlists(scores: np.ndarray, size: int, *, slack: int = 1) -> list[list[int]]:
     """Each principle's `size` candidates (column indices, best first): the best
     (principle, candidate) pairs taken first, no candidate in more shortlists than
-    an even share allows (`ceil(principles x size / candidates) + 1`)."""
+    an even share allows (`ceil(principles x size / candidates) + slack`)."""
     principles, count = scores.shape
     size = min(size, count)
-    cap = math.ceil(principles * size / max(count, 1)) + 1
+    cap = math.ceil(principles * size / max(count, 1)) + slack
     lists: list[list[int]] = [[] for _ in range(principles)]
     used = [0] * count
     # A stable sort, so equal scores keep index order and the result is deterministic.
