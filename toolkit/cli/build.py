@@ -28,6 +28,9 @@ def _print(result: dict[str, Any]) -> None:
         seconds = f" in {entry['seconds']:.1f} s" if "seconds" in entry else ""
         stdout_console.print(f"{name:<24} {entry['status']}{seconds}", markup=False)
     stdout_console.print(f"report: {result['report']['html']}", markup=False)
+    if result["executor"]["name"] != "local":
+        where = result["executor"].get("address", "local")
+        stdout_console.print(f"executor: {result['executor']['name']} ({where})", markup=False)
     for name, path in result["mixes"].items():
         stdout_console.print(f"mix {name}: {path}", markup=False)
 
@@ -53,6 +56,24 @@ def build_command(
             "--allow-unreviewed", help="Let documents still awaiting review into the mix."
         ),
     ] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            metavar="NAME",
+            help="Where quality scoring and dedup's scan run: local or ray "
+            "(default: the config's [build] executor, else local). Outputs are the same.",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDRESS",
+            help="A running Ray cluster to use (implies --executor ray; default: start a "
+            "local one).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -64,7 +85,12 @@ def build_command(
     report is written either way.
     """
     options = BuildOptions(
-        until=until, force=tuple(force or ()), allow_unreviewed=allow_unreviewed, quiet=quiet
+        until=until,
+        force=tuple(force or ()),
+        allow_unreviewed=allow_unreviewed,
+        quiet=quiet,
+        executor=executor,
+        ray_address=ray_address,
     )
     try:
         result = run_build(config, options)

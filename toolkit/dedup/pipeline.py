@@ -33,6 +33,7 @@ from toolkit.dedup.work import WorkDir
 from toolkit.document import Document
 from toolkit.embeddings import EmbeddingCache, default_cache_dir
 from toolkit.errors import ConfigError
+from toolkit.executor import Executor
 from toolkit.io import refuse_existing, require_documents
 from toolkit.stages import Decision
 
@@ -161,6 +162,7 @@ def deduplicate(
     overwrite: bool = False,
     cache: EmbeddingCache | None = None,
     work_dir: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Split `corpus` into `out/kept` and `out/rejected`; write the JSON and Markdown report.
 
@@ -177,7 +179,9 @@ def deduplicate(
     settings on the same files resumes from its work folder, outputs and
     all; otherwise earlier outputs are refused unless `overwrite`, and an
     empty corpus unless `allow_empty`. The semantic stage embeds through
-    `cache` (by default one under `config.cache_dir`, or `out`).
+    `cache` (by default one under `config.cache_dir`, or `out`). `executor`
+    scans the input shards (default: in this process; the decisions are the
+    same either way).
     """
     config = config or DedupConfig()
     out = Path(out)
@@ -212,6 +216,7 @@ def deduplicate(
                 cache=cache,
                 meter=meter,
                 on_commit=on_commit,
+                executor=executor,
             )
         finally:
             if own and cache is not None:

@@ -24,6 +24,7 @@ from toolkit.dedup.minhash import minhash_signatures, optimal_bands, shingle_set
 from toolkit.dedup.report import snippet
 from toolkit.dedup.work import FEATURES, Part, WorkDir, write_strings
 from toolkit.document import Document
+from toolkit.executor import Executor
 from toolkit.io import read_documents
 
 __all__ = ["PART_DOCS", "HeldDocs", "ShardScan", "bands_of", "chunks", "scan_corpus"]
@@ -135,29 +136,65 @@ def _scan_shard(
     return record
 
 
+@dataclass(frozen=True)
+class _ScanJob:
+    """What every shard's scan shares when shards are scanned as tasks elsewhere."""
+
+    work: WorkDir
+    config: DedupConfig
+
+
+def _scan_task(job: _ScanJob, shard: tuple[int, Path]) -> dict[str, Any]:
+    """One shard's scan in a worker: its folder written and marked; its record.
+
+    The worker holds no documents for later passes (they read the shard again)."""
+    held = HeldDocs(Budget(job.config.memory_mb))
+    held.drop()
+    index, file = shard
+    return _scan_shard(job.work, index, file, job.config, held, lambda n: None)
+
+
+def _scanned(work: WorkDir, index: int, file: Path) -> dict[str, Any] | None:
+    record = work.done(work.folder("scan", f"{index:05d}"))
+    return record if record is not None and record.get("file") == str(file) else None
+
+
 def scan_corpus(
     files: Sequence[Path],
     work: WorkDir,
     config: DedupConfig,
     held: HeldDocs,
     advance: Any,
+    executor: Executor | None = None,
 ) -> tuple[list[ShardScan], int]:
     """Scan every shard not scanned yet; the scans in corpus order, and how many were redone.
 
     `advance(n)` is told of each chunk of documents read; `held` keeps them
-    while they fit (and is emptied when a shard was scanned by an earlier run).
+    while they fit (and is emptied when a shard was scanned by an earlier run,
+    or by an `executor` outside this process, whose tasks scan the shards
+    each into its own folder, marked done last).
     """
+    records = [_scanned(work, index, file) for index, file in enumerate(files)]
+    todo = [(index, file) for index, file in enumerate(files) if records[index] is None]
+    redo = {index for index, _ in todo}
+    if executor is not None and not executor.in_process and todo:
+        held.drop()
+        for (index, _), record in zip(
+            todo, executor.map_shards(_scan_task, _ScanJob(work, config), todo), strict=True
+        ):
+            records[index] = record
+            advance(int(record["docs"]))
     scans: list[ShardScan] = []
     start = redone = 0
     for index, file in enumerate(files):
         folder = work.folder("scan", f"{index:05d}")
-        record = work.done(folder)
-        if record is None or record.get("file") != str(file):
-            record = _scan_shard(work, index, file, config, held, advance)
-            redone += 1
-        else:
+        found = records[index]
+        if found is None:
+            found = _scan_shard(work, index, file, config, held, advance)
+        elif index not in redo:
             held.drop()
-        counts = [int(c) for c in record["parts"]]
+        redone += index in redo
+        counts = [int(c) for c in found["parts"]]
         parts, offset = [], start
         for k, count in enumerate(counts):
             parts.append(Part(folder, f"{k:05d}", offset, count))

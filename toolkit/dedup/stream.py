@@ -39,6 +39,7 @@ from toolkit.dedup.vectors import embed_survivors, semantic_stage
 from toolkit.dedup.work import Names, Store, WorkDir
 from toolkit.dedup.write import write_split
 from toolkit.embeddings import EmbeddingCache
+from toolkit.executor import Executor
 from toolkit.io import corpus_files
 from toolkit.io.marker import StageMarker
 from toolkit.progress import step
@@ -176,14 +177,16 @@ def stream_dedup(
     cache: EmbeddingCache | None,
     meter: PeakMemory,
     on_commit: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run the three passes; write outputs inside a `StageMarker`; return the report
-    less its `dropped` and `clusters` lists (those are in the file)."""
+    less its `dropped` and `clusters` lists (those are in the file). The first
+    pass's shards are scanned by `executor` (default: in this process)."""
     files = corpus_files(corpus)
     budget = Budget(config.memory_mb)
     held = HeldDocs(budget)
     with step("dedup: reading", quiet=config.quiet) as bar:
-        scans, rescanned = scan_corpus(files, work, config, held, bar.advance)
+        scans, rescanned = scan_corpus(files, work, config, held, bar.advance, executor)
     release_memory()
     run = _Run(config, work, scans, cache, held)
     outcome, loaded = run.decide()

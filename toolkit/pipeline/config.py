@@ -20,6 +20,7 @@ from toolkit.contamination.verifier import VERIFIERS
 from toolkit.dedup.config import INDEX_KINDS, STAGES, DedupConfig
 from toolkit.document import KINDS
 from toolkit.errors import ConfigError
+from toolkit.executor import EXECUTORS
 from toolkit.generate.backends.base import MAX_CONCURRENCY
 from toolkit.tables import TableReader, read_toml, resolve_path
 
@@ -51,6 +52,11 @@ _TOP = {
     "contamination": "a table: evals and check settings",
     "review": "a table: kinds, required, sample, stratify, seed",
     "mix": "a table: specs",
+    "build": "a table: executor, ray_address",
+}
+_BUILD = {
+    "executor": f"one of {', '.join(EXECUTORS)} (where quality scoring and dedup's scan run)",
+    "ray_address": "the address of a running Ray cluster (default: start a local one)",
 }
 _GENERATE = {
     "backend": f"one of {', '.join(BACKENDS)}",
@@ -213,6 +219,8 @@ class BuildConfig:
     review_stratify: tuple[str, ...] = ("principle", "genre")
     review_seed: int = 0
     mix_specs: tuple[Path, ...] = ()
+    executor: str = "local"
+    ray_address: str | None = None
 
 
 def _existing(reader: TableReader, key: str) -> Path | None:
@@ -367,6 +375,13 @@ def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
         file, top.table_at("contamination"), "contamination.", _CONTAMINATION
     )
     review = TableReader(file, top.table_at("review"), "review.", _REVIEW)
+    build = TableReader(file, top.table_at("build"), "build.", _BUILD)
+    executor = build.string("executor", "local")
+    if executor not in EXECUTORS:
+        build.expect("executor", executor)
+    ray_address = build.string("ray_address")
+    if ray_address is not None and executor != "ray":
+        build.fail("ray_address", 'needs executor = "ray"')
     mix = TableReader(file, top.table_at("mix"), "mix.", _MIX)
     specs = []
     for index, spec in enumerate(mix.strings("specs")):
@@ -411,6 +426,8 @@ def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
         review_stratify=review.strings("stratify", default=("principle", "genre")),
         review_seed=review.integer("seed", 0) or 0,
         mix_specs=tuple(specs),
+        executor=executor or "local",
+        ray_address=ray_address,
     )
 
 

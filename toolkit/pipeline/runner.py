@@ -92,7 +92,9 @@ class _Build:
             raise
         seconds = round(time.perf_counter() - start, 2)
         digest = tree_digest(stage.digest_of(), root=ctx.layout.root)
-        ctx.state.record(name, stage.key() if stage.rekey_after_run else key, digest, figures)
+        executor = ctx.executor.describe() if stage.uses_executor else None
+        final_key = stage.key() if stage.rekey_after_run else key
+        ctx.state.record(name, final_key, digest, figures, executor)
         self.stages[name] = {"status": "ran", "seconds": seconds, "figures": figures}
         ctx.say(f"{name}: done in {seconds:.1f} s")
 
@@ -130,7 +132,13 @@ class _Build:
             "gate": ctx.gate,
             "report": {"json": str(layout.report_json), "html": str(layout.report_html)},
             "mixes": {name: str(layout.mix(name)) for name in instances.get("mix", [])},
+            "executor": self.executor(),
         }
+
+    def executor(self) -> dict[str, Any]:
+        """The executor named for this build (name, Ray address), whether or not it ran."""
+        name, address = self.ctx.options.executor_for(self.ctx.config)
+        return {"name": name} if name == "local" else {"name": name, "address": address or "local"}
 
 
 def run_build(
@@ -161,6 +169,8 @@ def run_build(
         pass
     except CheckFailed as err:
         stopped = err
+    finally:
+        build.ctx.close()
     report = build.report()
     report["stopped"] = None if stopped is None else str(stopped)
     if stopped is not None:

@@ -105,9 +105,19 @@ class BuildState:
         entry = self.stages.get(stage)
         return dict(entry.get("figures", {})) if entry else {}
 
-    def record(self, stage: str, key: str, digest: str, figures: dict[str, Any]) -> None:
-        """Remember a finished stage and write the state file at once."""
+    def record(
+        self,
+        stage: str,
+        key: str,
+        digest: str,
+        figures: dict[str, Any],
+        executor: dict[str, Any] | None = None,
+    ) -> None:
+        """Remember a finished stage (and the executor its heavy work ran on, if any)
+        and write the state file at once."""
         self.stages[stage] = {"key": key, "digest": digest, "figures": figures}
+        if executor is not None:
+            self.stages[stage]["executor"] = executor
         self.save()
 
     def forget(self, stage: str) -> None:

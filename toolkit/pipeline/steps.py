@@ -22,6 +22,7 @@ from typing import Any
 
 from toolkit.document import Document
 from toolkit.errors import CheckFailed
+from toolkit.executor import Executor
 from toolkit.io import read_documents, write_documents
 from toolkit.pipeline.config import BuildConfig
 from toolkit.pipeline.layout import BuildLayout
@@ -136,8 +137,11 @@ def _generated(config: BuildConfig, layout: BuildLayout) -> Iterator[Document]:
     )
 
 
-def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
-    """Every generated document in one corpus (OUT/generated), then the quality filter."""
+def quality(
+    config: BuildConfig, layout: BuildLayout, quiet: bool, executor: Executor | None = None
+) -> dict[str, Any]:
+    """Every generated document in one corpus (OUT/generated), then the quality filter
+    (its scoring on `executor`)."""
     from toolkit.constitution import load_constitution
     from toolkit.quality import filter_corpus, load_profile
 
@@ -153,14 +157,20 @@ def quality(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, 
         allow_empty=True,
         quiet=quiet,
         overwrite=True,
+        executor=executor,
     )
     return {k: summary[k] for k in ("documents", "kept", "dropped", "reasons") if k in summary}
 
 
 def dedup(
-    config: BuildConfig, layout: BuildLayout, quiet: bool, source: Path | None = None
+    config: BuildConfig,
+    layout: BuildLayout,
+    quiet: bool,
+    source: Path | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
-    """Deduplicate `source` (the judge's kept documents when it ran), else quality's."""
+    """Deduplicate `source` (the judge's kept documents when it ran), else quality's;
+    its first pass on `executor`."""
     from toolkit.dedup import deduplicate
 
     settings = dataclasses.replace(config.dedup, cache_dir=layout.embedding_cache, quiet=quiet)
@@ -170,6 +180,7 @@ def dedup(
         settings,
         allow_empty=True,
         overwrite=True,
+        executor=executor,
     )
     return {"documents": report["documents"], "kept": report["kept"]}
 

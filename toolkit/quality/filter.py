@@ -27,6 +27,7 @@ from typing import Any
 from toolkit.constitution.model import Constitution
 from toolkit.document import Document
 from toolkit.errors import ConfigError, InputError
+from toolkit.executor import Executor
 from toolkit.io.atomic import atomic_write
 from toolkit.io.corpus import SkipReport, read_documents, require_documents
 from toolkit.io.marker import StageMarker
@@ -156,8 +157,11 @@ def filter_corpus(
     allow_empty: bool = False,
     quiet: bool = False,
     overwrite: bool = False,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Split `corpus` into `out/kept` and `out/rejected`; write scores and a summary.
+
+    Scores are computed by `executor` (default: in this process); see `score_corpus`.
 
     kept/, rejected/ and summary.json are written inside a `StageMarker`
     (out/stage.json), the summary last, so a killed run leaves outputs that
@@ -188,6 +192,7 @@ def filter_corpus(
             allow_empty=True,
             quiet=quiet,
             overwrite=True,
+            executor=executor,
         )
         source = target
     else:

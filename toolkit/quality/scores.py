@@ -14,15 +14,19 @@ document in memory.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from toolkit.constitution.model import Constitution
+from toolkit.document import Document
 from toolkit.embeddings import prepare_embedder
 from toolkit.errors import InputError, RecordError
+from toolkit.executor import Executor, LocalExecutor
 from toolkit.io.atomic import atomic_write
 from toolkit.io.corpus import SkipReport, read_documents, require_documents
 from toolkit.io.outputs import refuse_existing
@@ -86,6 +90,50 @@ def read_scores(path: str | Path) -> Iterator[ScoreRecord]:
                 yield _record(source, lineno, line)
 
 
+@dataclass(frozen=True)
+class _ScoringJob:
+    """What every batch of one scoring run shares; `key` names its scorer in a process."""
+
+    key: str
+    profile: Profile
+    constitution: Constitution | None
+    spacy_model: str | None
+    embeddings: bool
+    batch_size: int
+
+    def scorer(self) -> Scorer:
+        """This run's scorer, built once per process (a Ray worker keeps it between batches)."""
+        found = _SCORERS.get(self.key)
+        if found is None:
+            _SCORERS.clear()  # one run's models at a time
+            found = _SCORERS[self.key] = Scorer(
+                self.profile,
+                spacy_model=self.spacy_model,
+                constitution=self.constitution,
+                embeddings=self.embeddings,
+                batch_size=self.batch_size,
+            )
+        return found
+
+
+_SCORERS: dict[str, Scorer] = {}
+_Scored = tuple[str, str, Scores, OpenerKey]
+
+
+def _score_batch(job: _ScoringJob, docs: list[Document]) -> list[_Scored]:
+    """One batch's records (id, kind, signals, opener key): the unit an executor runs.
+
+    Batches are cut where `Scorer.score` cuts them, so each document's
+    signals are those a single pass over the corpus gives."""
+    return [(d.id, d.kind, scores, key) for d, scores, key in job.scorer().score(docs)]
+
+
+def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    stream = iter(docs)
+    while batch := list(islice(stream, size)):
+        yield batch
+
+
 def _opener_shares(keys: list[OpenerKey], min_docs: int) -> Iterator[float | None]:
     """Per document: the share of its kind opening with the same words."""
     per_kind = Counter(kind for kind, _ in keys)
@@ -108,24 +156,24 @@ def score_corpus(
     quiet: bool = False,
     batch_size: int = 256,
     overwrite: bool = False,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Score every document of `corpus` into `out/scores.jsonl`; return a summary.
 
-    An existing scores file is refused unless `overwrite`; an empty corpus,
-    unless `allow_empty`.
+    Batches of `batch_size` documents are scored by `executor` (default: in
+    this process), and written in corpus order, so the file is the same
+    bytes whichever executor ran. An existing scores file is refused unless
+    `overwrite`; an empty corpus, unless `allow_empty`.
     """
     refuse_existing([Path(out) / SCORES_FILE], overwrite=overwrite)
     require_documents(corpus, allow_empty=allow_empty, skip_bad=skip_bad)
     profile = profile or load_profile()
-    scorer = Scorer(
-        profile,
-        spacy_model=spacy_model,
-        constitution=constitution,
-        embeddings=embeddings,
-        batch_size=batch_size,
-    )
-    if embeddings and constitution is not None:
-        prepare_embedder(quiet=quiet)  # seconds of loading under its own bar, not "scoring 0/N"
+    executor = executor or LocalExecutor()
+    job = _ScoringJob(uuid.uuid4().hex, profile, constitution, spacy_model, embeddings, batch_size)
+    if executor.in_process:
+        job.scorer()  # a missing spaCy pipeline is refused before any bar
+        if embeddings and constitution is not None:
+            prepare_embedder(quiet=quiet)  # seconds of loading under its own bar
     target = Path(out) / SCORES_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{SCORES_FILE}.partial")
@@ -135,10 +183,12 @@ def score_corpus(
     try:
         with partial.open("w", encoding="utf-8") as handle:
             shown = progress(docs, description="scoring", quiet=quiet)
-            for doc, scores, key in scorer.score(shown):
-                record = ScoreRecord(doc.id, doc.kind, scores, profile.version)
-                handle.write(record.to_json() + "\n")
-                keys.append(key)
+            batches = _batches(shown, batch_size)
+            for batch in executor.map_shards(_score_batch, job, batches):
+                for doc_id, kind, scores, key in batch:
+                    record = ScoreRecord(doc_id, kind, scores, profile.version)
+                    handle.write(record.to_json() + "\n")
+                    keys.append(key)
         shares = _opener_shares(keys, profile.signals.opener_min_docs)
         with partial.open(encoding="utf-8") as source, atomic_write(target) as sink:
             for line, share in zip(source, shares, strict=True):
@@ -147,6 +197,7 @@ def score_corpus(
                 sink.write((json.dumps(row, **_COMPACT) + "\n").encode())
     finally:
         partial.unlink(missing_ok=True)
+        _SCORERS.pop(job.key, None)
     grounding = "off"
     if constitution is not None:
         grounding = "lexical+embedding" if embeddings else "lexical"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from toolkit.errors import ConfigError
+from toolkit.executor import EXECUTORS, Executor, open_executor
 from toolkit.pipeline.config import BuildConfig
 from toolkit.pipeline.layout import BuildLayout
 from toolkit.pipeline.sections import Section
@@ -55,12 +56,27 @@ class BuildOptions:
     force: tuple[str, ...] = ()
     allow_unreviewed: bool = False
     quiet: bool = False
+    executor: str | None = None  # None: the config's [build] executor
+    ray_address: str | None = None  # implies executor "ray" unless another is named
 
     def validate(self, names: Sequence[str]) -> None:
         """`names`: what `--until` and `--force` may name (stage families and names)."""
         for name in (self.until, *self.force):
             if name is not None and name not in (*names, "report"):
                 raise ConfigError(f"no build stage {name!r}; expected one of {', '.join(names)}")
+        if self.executor is not None and self.executor not in EXECUTORS:
+            raise ConfigError(
+                f"--executor: expected one of {', '.join(EXECUTORS)}, got {self.executor!r}"
+            )
+        if self.ray_address is not None and self.executor not in (None, "ray"):
+            raise ConfigError("--ray-address: needs --executor ray")
+
+    def executor_for(self, config: BuildConfig) -> tuple[str, str | None]:
+        """The executor a build runs its heavy stages on, and the Ray address (None: local)."""
+        if self.executor is not None or self.ray_address is not None:
+            name = self.executor or "ray"
+            return name, self.ray_address or (config.ray_address if name == "ray" else None)
+        return config.executor, config.ray_address
 
 
 @dataclass
@@ -117,6 +133,17 @@ class BuildContext:
         model = config.model or (OFFLINE_MODEL if name == "offline" else DEFAULT_MODEL)
         return name, model
 
+    @cached_property
+    def executor(self) -> Executor:
+        """Where the heavy per-shard work runs, opened when a stage first asks (a build
+        whose stages are all up to date starts no cluster); `close` stops it."""
+        name, address = self.options.executor_for(self.config)
+        return open_executor(name, address)
+
+    def close(self) -> None:
+        if "executor" in self.__dict__:
+            self.executor.close()
+
 
 class Stage:
     """One build stage; subclass it, set the class attributes, write `outputs` and `run`.
@@ -129,6 +156,8 @@ class Stage:
       reads_metadata    keys it needs an earlier enabled stage to have written
       section           its part of the report (None: none)
       rekey_after_run   recompute the key after `run` (a stage whose run changes an input)
+      uses_executor     its heavy work runs on the build's executor (recorded in build.json;
+                        not in its key: every executor writes the same bytes)
     """
 
     name: ClassVar[str]
@@ -138,6 +167,7 @@ class Stage:
     reads_metadata: ClassVar[tuple[str, ...]] = ()
     section: ClassVar[Section | None] = None
     rekey_after_run: ClassVar[bool] = False
+    uses_executor: ClassVar[bool] = False
 
     def __init__(self, build: BuildContext, instance: str | None = None) -> None:
         self.build, self.instance = build, instance

@@ -81,6 +81,7 @@ def _view(d: dict[str, Any]) -> dict[str, Any]:
 class Dedup(Stage):
     name = "dedup"
     reads = ("quality",)
+    uses_executor = True
     writes_metadata = metadata_written_by("dedup")
     section = Section("dedup", "Deduplication", _figures, _view)
 
@@ -105,4 +106,7 @@ class Dedup(Stage):
         return self.layout.dedup / "kept"
 
     def run(self) -> dict[str, Any]:
-        return steps.dedup(self.config, self.layout, self.build.quiet, source=self.build.corpus)
+        build = self.build
+        return steps.dedup(
+            self.config, self.layout, build.quiet, source=build.corpus, executor=build.executor
+        )

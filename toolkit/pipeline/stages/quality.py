@@ -38,6 +38,7 @@ def _view(q: dict[str, Any]) -> dict[str, Any]:
 class Quality(Stage):
     name = "quality"
     reads = ("generate",)
+    uses_executor = True
     writes_metadata = metadata_written_by("quality")
     section = Section("quality", "Quality", _figures, _view)
 
@@ -57,4 +58,4 @@ class Quality(Stage):
         return [self.layout.quality / "kept"]
 
     def run(self) -> dict[str, Any]:
-        return steps.quality(self.config, self.layout, self.build.quiet)
+        return steps.quality(self.config, self.layout, self.build.quiet, self.build.executor)

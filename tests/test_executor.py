@@ -1,0 +1,99 @@
+"""Choosing an executor: the config's `[build]` table, the build's options, the local one.
+
+Nothing here starts Ray (tests/test_ray.py does, once a session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import run_cli
+from tests.test_build import _config
+from toolkit.errors import ConfigError
+from toolkit.executor import LocalExecutor, RayExecutor, open_executor
+from toolkit.pipeline import BuildOptions, load_build_config
+
+
+def _pair(context: str, x: int) -> str:
+    return f"{context}{x}"
+
+
+def test_the_local_executor_maps_in_input_order_in_this_process() -> None:
+    executor = LocalExecutor()
+    assert executor.in_process
+    assert list(executor.map_shards(_pair, "s", iter([3, 1, 2]))) == ["s3", "s1", "s2"]
+
+
+def test_open_executor_names_the_choices() -> None:
+    assert isinstance(open_executor("local"), LocalExecutor)
+    ray = open_executor("ray", "10.0.0.1:6379")
+    assert isinstance(ray, RayExecutor) and ray.describe() == {
+        "name": "ray",
+        "address": "10.0.0.1:6379",
+    }
+    with pytest.raises(ConfigError, match=r"executor: expected one of local, ray, got 'spark'"):
+        open_executor("spark")
+    with pytest.raises(ConfigError, match="ray_address: needs executor ray"):
+        open_executor("local", "10.0.0.1:6379")
+
+
+def _with_build_table(tmp: Path, table: str) -> Path:
+    path = _config(tmp)
+    path.write_text(path.read_text() + f"\n[build]\n{table}\n")
+    return path
+
+
+def test_the_build_table_picks_the_executor_and_the_options_override_it(tmp_path: Path) -> None:
+    config = load_build_config(_with_build_table(tmp_path, 'executor = "ray"'))
+    assert (config.executor, config.ray_address) == ("ray", None)
+    assert BuildOptions().executor_for(config) == ("ray", None)
+    assert BuildOptions(executor="local").executor_for(config) == ("local", None)
+    plain = load_build_config(_config(tmp_path / "plain"))
+    assert BuildOptions().executor_for(plain) == ("local", None)
+    joined = BuildOptions(ray_address="head:6379")
+    assert joined.executor_for(plain) == ("ray", "head:6379")
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('executor = "spark"', r"build\.toml: build\.executor: expected one of local, ray"),
+        ('ray_address = "head:6379"', r"build\.toml: build\.ray_address: needs executor"),
+        ("workers = 4", r"build\.toml: build\.workers: unknown key"),
+    ],
+)
+def test_a_bad_build_table_names_the_file_and_key(tmp_path: Path, table: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load_build_config(_with_build_table(tmp_path, table))
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--executor", "spark"], "--executor: expected one of local, ray, got 'spark'"),
+        (["--executor", "local", "--ray-address", "head:6379"], "--ray-address: needs"),
+    ],
+)
+def test_the_build_command_refuses_a_bad_executor_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], problem: str
+) -> None:
+    result = run_cli(capsys, "build", str(_config(tmp_path)), *args)
+    assert result.code == 2
+    assert problem in result.err and len(result.err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_ray_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "ray":
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    import importlib
+
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module", refuse)
+    with pytest.raises(ConfigError, match=r"pip install 'constitution-corpus\[ray\]'"):
+        list(RayExecutor().map_shards(_pair, "s", [1]))

@@ -1,0 +1,162 @@
+"""`--executor ray`: the same bytes as the local executor, and a killed worker costs nothing.
+
+One local Ray cluster (2 CPUs) serves the whole session. A build run with
+the Ray executor joins it rather than starting its own. The killed worker
+is a real one: the shard function handed to the cluster is swapped for one
+that ends its own process the first time it meets one shard (claimed through
+a flag file, so the retry runs normally).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dedup_support import config as dedup_config
+from tests.dedup_support import tricky_documents, write_shards
+from tests.test_build import _config, _ran
+from toolkit.dedup import deduplicate
+from toolkit.dedup import scan as dedup_scan
+from toolkit.errors import InputError
+from toolkit.executor import LocalExecutor, RayExecutor
+from toolkit.io import read_documents
+from toolkit.pipeline import BuildOptions, run_build
+
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+_REAL_SCAN = dedup_scan._scan_task
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayExecutor]:
+    executor = RayExecutor(num_cpus=2)
+    list(executor.map_shards(_square, None, [0]))  # start it once, here
+    yield executor
+    executor.close()
+
+
+def _square(_: Any, x: int) -> int:
+    return x * x
+
+
+def _dies_once(flag: str, x: int) -> int:
+    """Square `x`; the first worker to meet 3 claims the flag and dies."""
+    if x == 3:
+        try:
+            os.rename(flag, flag + ".claimed")
+        except FileNotFoundError:
+            pass
+        else:
+            os._exit(1)
+    with open(flag + ".log", "a", encoding="utf-8") as log:
+        log.write(f"{x}\n")
+    return x * x
+
+
+def _refuses(_: Any, x: int) -> int:
+    raise InputError(f"shard {x}: unreadable")
+
+
+def test_results_come_in_input_order_and_a_killed_worker_reruns_only_its_task(
+    ray_cluster: RayExecutor, tmp_path: Path
+) -> None:
+    flag = tmp_path / "die"
+    flag.write_text("")
+    inputs = list(range(10))
+    assert list(ray_cluster.map_shards(_dies_once, str(flag), inputs)) == [x * x for x in inputs]
+    assert (tmp_path / "die.claimed").exists()  # the worker did die
+    done = sorted(int(line) for line in (tmp_path / "die.log").read_text().split())
+    assert done == inputs  # every input finished exactly once
+
+
+def test_an_error_a_task_raises_reaches_the_caller_as_itself(ray_cluster: RayExecutor) -> None:
+    with pytest.raises(InputError, match="shard 1: unreadable"):
+        list(ray_cluster.map_shards(_refuses, None, [1]))
+
+
+def _scan_dies_once(job: Any, shard: tuple[int, Path]) -> dict[str, Any]:
+    """The real shard scan, except that the first worker to scan shard 1 dies first."""
+    root = job.work.root.parent.parent
+    if shard[0] == 1:
+        try:
+            os.rename(root / "die", root / "die.claimed")
+        except FileNotFoundError:
+            pass
+        else:
+            os._exit(1)
+    record = _REAL_SCAN(job, shard)
+    with open(root / "scanned.log", "a", encoding="utf-8") as log:
+        log.write(f"{shard[0]}\n")
+    return record
+
+
+def _ids(folder: Path) -> list[str]:
+    return [doc.id for doc in read_documents(folder)]
+
+
+def test_dedup_with_a_worker_killed_mid_scan_decides_as_the_local_run(
+    ray_cluster: RayExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_shards(tricky_documents(), tmp_path)
+    settings = dedup_config(stages=("exact", "near"))
+    local = deduplicate(corpus, tmp_path / "local", settings, executor=LocalExecutor())
+    (tmp_path / "die").write_text("")
+    monkeypatch.setattr(dedup_scan, "_scan_task", _scan_dies_once)
+    remote = deduplicate(corpus, tmp_path / "ray", settings, executor=ray_cluster)
+    assert (tmp_path / "die.claimed").exists()
+    assert sorted((tmp_path / "scanned.log").read_text().split()) == ["0", "1", "2"]
+    for part in ("kept", "rejected"):
+        assert _ids(tmp_path / "ray" / part) == _ids(tmp_path / "local" / part)
+    assert _ids(tmp_path / "local" / "rejected"), "the corpus has duplicates to drop"
+    assert (remote["documents"], remote["kept"]) == (local["documents"], local["kept"])
+    assert remote["work"]["resumed"]["shards_scanned"] == 0
+
+
+def _hits(out: Path) -> list[Any]:
+    hits: list[Any] = json.loads((out / "contamination" / "contamination.json").read_text())["hits"]
+    return hits
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    """What must not depend on the executor: scores, every split, hits, the mix manifest."""
+    files = [out / "quality" / "scores.jsonl", out / "mix" / "small" / "manifest.json"]
+    for folder in ("quality", "dedup", "contamination"):
+        for part in ("kept", "rejected"):
+            files += sorted((out / folder / part).rglob("*.jsonl*"))
+    found = {str(f.relative_to(out)): f.read_bytes() for f in files}
+    found["hits"] = json.dumps(_hits(out), sort_keys=True).encode()
+    return found
+
+
+def test_a_build_on_ray_writes_the_bytes_of_a_local_build(
+    ray_cluster: RayExecutor, tmp_path: Path
+) -> None:
+    config = _config(tmp_path)
+    out = tmp_path / "out"
+    local = run_build(config, BuildOptions(allow_unreviewed=True, quiet=True))
+    assert local["executor"] == {"name": "local"}
+    expected = _outputs(out)
+    state = json.loads((out / "build.json").read_text())["stages"]
+    assert state["quality"]["executor"] == {"name": "local"}
+    # Switching executor alone reruns nothing: it is not in any stage's key.
+    same = run_build(config, BuildOptions(allow_unreviewed=True, quiet=True, executor="ray"))
+    assert _ran(same) == set()
+    # Forced, the heavy stages run on the cluster and write the same bytes.
+    shutil.rmtree(out / "mix")
+    forced = ("quality", "dedup", "contamination")
+    remote = run_build(
+        config, BuildOptions(allow_unreviewed=True, quiet=True, executor="ray", force=forced)
+    )
+    assert {"quality", "dedup", "contamination", "mix:small"} <= _ran(remote)
+    assert remote["executor"] == {"name": "ray", "address": "local"}
+    assert _outputs(out) == expected
+    rerun = json.loads((out / "build.json").read_text())["stages"]
+    assert rerun["quality"]["executor"] == {"name": "ray", "address": "local"}
+    for stage in ("quality", "dedup", "contamination"):
+        assert rerun[stage]["digest"] == state[stage]["digest"], stage
