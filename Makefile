@@ -27,7 +27,9 @@ install: $(STAMP)
 # Refresh the lock to the newest versions pyproject.toml allows (after a
 # dependency change, or to take upgrades on purpose; then run `make test`).
 # The local label of the CPU torch wheel is dropped so the pin reads
-# torch==2.13.0, which pip matches to that wheel where it lies on disk.
+# torch==2.13.0, which pip matches to that wheel where it lies on disk. The
+# project's own line (dev's self-reference, a path on the locking machine) is
+# dropped: the install puts the checkout in itself, editable.
 LOCKER := .venv-lock
 
 lock:
@@ -37,6 +39,7 @@ lock:
 	$(LOCKER)/bin/pip-compile --quiet --upgrade --all-extras --strip-extras --allow-unsafe \
 		--no-emit-find-links --no-emit-index-url --output-file $(LOCK) pyproject.toml
 	sed -i -E 's/^(torch==[0-9.]+)\+[a-z0-9]+/\1/' $(LOCK)
+	sed -i -E '/^constitution-corpus @ file:/,+1d' $(LOCK)
 	rm -rf $(LOCKER)
 
 # The browser tests drive Debian's Chromium (Playwright never downloads one).

@@ -55,6 +55,8 @@ def test_the_committed_lock_satisfies_every_requirement_of_pyproject() -> None:
     locked = pins(lock)
     assert locked["torch"] == Version("2.13.0"), "torch must stay on the CPU build's release"
     assert "pip" in locked, "the install pins pip from the lock"
+    # a path on the locking machine would install that machine's checkout, or fail elsewhere
+    assert "file://" not in lock and not re.search(r"^\S+ @ ", lock, re.M)
 
 
 def test_a_stale_lock_is_caught() -> None:
