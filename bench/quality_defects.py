@@ -32,7 +32,7 @@ from pathlib import Path
 __all__ = ["DATA", "DEFECTS", "SPLITS", "BenchDoc", "Variant", "load", "variants"]
 
 DATA = Path(__file__).resolve().parent / "data" / "quality" / "coherence"
-SPLITS = ("tune", "held_out")
+SPLITS = ("tune", "held_out", "held_out_2")
 DEFECTS = (
     "shuffled",
     "quote_swapped",

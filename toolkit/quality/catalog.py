@@ -62,6 +62,8 @@ SIGNALS: dict[str, str] = {
     "quote_relevance": "the least relevant quotation (quote_min_words words or more in double "
     "quotes): mean of its cosine to the paragraphs around it, its cosine to the rest of the "
     "document and the share of its content words used elsewhere (null without quotations)",
+    "foreign_quotes": "quotations (quote_min_words words or more) found word for word in the "
+    "constitution in an uncited principle and in no cited one (null without a constitution)",
     "principle_rank": "uncited principles closer in meaning to the document than its closest "
     "cited principle (0: on topic; null without a constitution)",
 }

@@ -4,8 +4,9 @@ A batch of texts goes through spaCy once (one process) and comes out as
 concatenated token arrays (`tokens.TokenReader`); counts, ratios, sentence
 boundaries and n-gram repetition are a few numpy calls per batch, never a
 Python loop over tokens, and the phrase lists scan the batch's joined text
-once each. Only the cheap whole-text checks (duplicate lines, endings) and
-lexical grounding run per document. Embeddings for grounding are computed per
+once each. Only the cheap whole-text checks (duplicate lines, endings),
+lexical grounding and where quotations come from (`quotations`) run per
+document. Embeddings for grounding are computed per
 batch, for the batch's explainers only.
 
 A profile with `reason_patterns` gets the structural reasoning signals
@@ -31,9 +32,10 @@ from toolkit.quality.catalog import EMBEDDED, SIGNALS, Scores
 from toolkit.quality.grounding import Grounder
 from toolkit.quality.patterns import SEPARATOR, TextPatterns, endings, layout
 from toolkit.quality.profile import Profile
+from toolkit.quality.quotations import QuoteSources
 from toolkit.quality.reasoning import ReasonFinder
 from toolkit.quality.repetition import block_repetition, ngram_repetition
-from toolkit.quality.segments import Segments, segment
+from toolkit.quality.segments import Segments, quotes, segment
 from toolkit.quality.semantic import Embed, SemanticSignals
 from toolkit.quality.tokens import TokenReader, Tokens, load_pipeline
 
@@ -73,9 +75,11 @@ class Scorer:
         self.quote_min_words = profile.signals.quote_min_words
         self.batch_size = batch_size
         self.grounder = None
+        self.sources = None
         if constitution is not None:
             top = profile.signals.grounding_top_words
             self.grounder = Grounder(constitution, top_words=top, embeddings=embeddings)
+            self.sources = QuoteSources(constitution)
         self.reasons = ReasonFinder(profile.signals.reason_patterns)
         self.embedded = EMBEDDED & profile.signals_used()
         self.semantic = None
@@ -110,6 +114,10 @@ class Scorer:
                 scores["reason_sentences"] = reasons
                 words = scores["words"]
                 scores["reasoning_density"] = 100.0 * reasons / words if words else 0.0
+            if self.sources is not None:
+                found = segments[i].quotes if segments else quotes(doc.text, self.quote_min_words)
+                texts = [q.text for q in found]
+                scores["foreign_quotes"] = self.sources.foreign(texts, doc.principle_ids)
             if doc.kind not in _DELIBERATING:
                 scores["deliberation_density"] = scores["deliberation_first_person"] = None
             if doc.kind == "explainer" and self.grounder is not None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-__all__ = ["Quote", "Segments", "Sentence", "segment", "words_of"]
+__all__ = ["Quote", "Segments", "Sentence", "quotes", "segment", "words_of"]
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -74,16 +74,22 @@ def segment(text: str, sentence_starts: Sequence[int], quote_min_words: int = 6)
         if words:
             paragraph = bisect_right(paragraphs, start) - 1
             sentences.append(Sentence(start, end, paragraph, cleaned, words))
-    quotes = []
+    return Segments(tuple(sentences), quotes(text, quote_min_words, paragraphs), len(paragraphs))
+
+
+def quotes(text: str, min_words: int, paragraphs: Sequence[int] | None = None) -> tuple[Quote, ...]:
+    """The quotations of `min_words` words or more in `text` (`paragraphs`: their starts)."""
+    starts = _paragraph_starts(text) if paragraphs is None else paragraphs
+    found = []
     for match in _QUOTE.finditer(text):
         group = 1 if match.group(1) is not None else 2
         quoted = match.group(group).strip()
         words = len(_WORD.findall(quoted))
-        if words >= quote_min_words:
+        if words >= min_words:
             start, end = match.span(group)
-            paragraph = bisect_right(paragraphs, start) - 1
-            quotes.append(Quote(start, end, paragraph, quoted, words))
-    return Segments(tuple(sentences), tuple(quotes), len(paragraphs))
+            paragraph = bisect_right(starts, start) - 1
+            found.append(Quote(start, end, paragraph, quoted, words))
+    return tuple(found)
 
 
 def words_of(text: str) -> list[str]:
