@@ -239,3 +239,26 @@ def test_cli_plan_writes_items_and_reports_coverage(
             "plan", "advice", "--constitution", str(small), "--out", str(out),
             "-n", "9", "--per-principle", "2", "--attributes", str(ATTRIBUTES),
         )  # fmt: skip
+
+
+def test_cli_plan_cuts_the_constitution_at_the_granularity_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = Path(__file__).parent / "fixtures" / "constitutions" / "rules-by-source.md"
+    figures = {}
+    for granularity in ("auto", "section"):
+        out = tmp_path / f"{granularity}.jsonl"
+        _generate(
+            "plan", "explainers", "--constitution", str(rules), "--out", str(out),
+            "--granularity", granularity, "--per-principle", "1", "--json", "-q",
+        )  # fmt: skip
+        figures[granularity] = json.loads(capsys.readouterr().out)
+        assert figures[granularity]["granularity"] == granularity
+        ids = {item.principle_ids[0] for item in read_plan(out)}
+        assert any("/item-" in pid for pid in ids) == (granularity == "auto")
+    assert figures["auto"]["principles"] > figures["section"]["principles"]
+    with pytest.raises(InputError, match="granularity"):
+        _generate(
+            "plan", "explainers", "--constitution", str(rules), "--out",
+            str(tmp_path / "bad.jsonl"), "--granularity", "word",
+        )  # fmt: skip

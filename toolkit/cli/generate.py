@@ -20,6 +20,7 @@ from toolkit.cli.common import (
     emit_json,
     stdout_console,
 )
+from toolkit.cli.constitution import GranularityOption
 from toolkit.generate.backends import DEFAULT_MODEL, OFFLINE_MODEL, default_backend, open_backend
 from toolkit.generate.backends.base import MAX_CONCURRENCY, check_concurrency, check_timeout
 from toolkit.generate.planners import make_plan
@@ -149,6 +150,7 @@ def plan(
             "into the document (default 1).",
         ),
     ] = None,
+    granularity: GranularityOption = None,
     overwrite: OverwriteOption = False,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
@@ -182,6 +184,7 @@ def plan(
         overwrite=overwrite,
         screen=screen,
         deployment_share=deployment_share,
+        granularity=granularity,
     )
     if as_json:
         emit_json(result)

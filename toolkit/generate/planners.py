@@ -157,17 +157,20 @@ def make_plan(
     overwrite: bool = False,
     screen: ScreenOptions | None = None,
     deployment_share: float | None = None,
+    granularity: str | None = None,
 ) -> dict[str, Any]:
     """Plan `kind` ("explainers", "stories" or "advice"), screen it, write it and its
     provenance; return its figures (with every item's screening under `items_screening`).
 
-    An existing plan file (perhaps edited by hand) is refused unless `overwrite`.
+    `granularity` cuts the constitution as `load_constitution` does (None: the
+    file's own setting). An existing plan file (perhaps edited by hand) is
+    refused unless `overwrite`.
     """
     if kind not in DRAFTERS:
         raise ConfigError(f"no planner {kind!r}; expected one of {', '.join(DRAFTERS)}")
     options = screen or ScreenOptions()
     options.validate()
-    constitution = load_constitution(constitution_path)
+    constitution = load_constitution(constitution_path, granularity=granularity)
     attributes = load_attributes(attributes_dir)
     if options.premises is None:
         options = _with_premises(options, attributes)
@@ -191,6 +194,7 @@ def make_plan(
         "principles_covered": len(covered),
         "constitution": constitution.path,
         "constitution_version": constitution.version,
+        "granularity": constitution.cut().options.granularity,
         "seed": seed,
         "deployment": {
             "rendered": rendered,
