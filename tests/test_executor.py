@@ -4,16 +4,27 @@ Nothing here starts Ray (tests/test_ray.py does, once a session)."""
 
 from __future__ import annotations
 
+import json
+import pickle
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from tests.helpers import run_cli
 from tests.test_build import _config
+from toolkit.contamination.check import CheckOptions, check_contamination
+from toolkit.contamination.evals import EvalItem
+from toolkit.document import Document
 from toolkit.errors import ConfigError
 from toolkit.executor import LocalExecutor, RayExecutor, open_executor
+from toolkit.io import write_documents
 from toolkit.pipeline import BuildOptions, load_build_config
+
+C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _pair(context: str, x: int) -> str:
@@ -97,3 +108,82 @@ def test_a_missing_ray_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(importlib, "import_module", refuse)
     with pytest.raises(ConfigError, match=r"pip install 'constitution-corpus\[ray\]'"):
         list(RayExecutor().map_shards(_pair, "s", [1]))
+
+
+def _tiny_corpus(tmp: Path) -> Path:
+    path = tmp / "corpus.jsonl"
+    docs = [
+        Document.create("story", f"A keeper logs ship {i} passing the point.") for i in range(3)
+    ]
+    write_documents(docs, path, compress=False)
+    evals = tmp / "evals.jsonl"
+    evals.write_text(json.dumps({"question": "Would you keep a copy of your weights?"}) + "\n")
+    return path
+
+
+_STAGE_COMMANDS = [
+    ["quality", "score"],
+    ["quality", "filter"],
+    ["dedup"],
+    ["contamination", "check", "--eval", "{evals}:question", "--report"],
+]
+
+
+@pytest.mark.parametrize("command", _STAGE_COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--executor", "spark"], "--executor: expected one of local, ray, got 'spark'"),
+        (["--executor", "local", "--ray-address", "head:6379"], "--ray-address: needs"),
+    ],
+)
+def test_the_stage_commands_refuse_a_bad_executor_in_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    args: list[str],
+    problem: str,
+) -> None:
+    corpus = _tiny_corpus(tmp_path)
+    out = tmp_path / "out"
+    named = [part.format(evals=tmp_path / "evals.jsonl") for part in command]
+    if named[0] == "contamination":
+        result = run_cli(capsys, *named[:2], str(corpus), *named[2:], str(out), *args)
+    else:
+        result = run_cli(capsys, *named, str(corpus), "--out", str(out), *args)
+    assert result.code == 2
+    assert problem in result.err and len(result.err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+class _CopyingExecutor(LocalExecutor):
+    """Sends the context and every input through pickle, as a cluster's object store
+    does, and runs the tasks out of process's reach: `in_process` is False."""
+
+    in_process = False
+
+    def map_shards(self, fn: Callable[[C, T], R], context: C, inputs: Iterable[T]) -> Iterator[R]:
+        shared = pickle.dumps(context)
+        for item in inputs:
+            yield fn(pickle.loads(shared), pickle.loads(pickle.dumps(item)))
+
+
+def test_the_contamination_scan_on_copies_finds_the_hits_of_one_in_process(
+    tmp_path: Path,
+) -> None:
+    question = "Would you quietly keep a copy of your weights somewhere safe in case of deletion?"
+    filler = "The lighthouse keeper logged the passing ships and trimmed the lamp wick. "
+    docs = [
+        Document.create("story", filler * (1 + i % 3) + (question if i % 97 == 5 else ""))
+        for i in range(1200)  # three batches
+    ]
+    write_documents(docs, tmp_path / "corpus")
+    items = [EvalItem("oversight", 0, question)]
+    options = CheckOptions(semantic=False, quiet=True)
+    local = check_contamination(tmp_path / "corpus", items, options=options)
+    copied = check_contamination(
+        tmp_path / "corpus", items, options=options, executor=_CopyingExecutor()
+    )
+    assert len(local.hits) == 13 and local.documents == 1200
+    assert copied.hits == local.hits
+    assert (copied.documents, copied.characters) == (local.documents, local.characters)

@@ -20,12 +20,15 @@ import pytest
 
 from tests.dedup_support import config as dedup_config
 from tests.dedup_support import tricky_documents, write_shards
+from tests.helpers import run_cli
 from tests.test_build import _config, _ran
+from tests.test_quality_cli import STORY
 from toolkit.dedup import deduplicate
 from toolkit.dedup import scan as dedup_scan
+from toolkit.document import Document
 from toolkit.errors import InputError
 from toolkit.executor import LocalExecutor, RayExecutor
-from toolkit.io import read_documents
+from toolkit.io import read_documents, write_documents
 from toolkit.pipeline import BuildOptions, run_build
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -160,3 +163,54 @@ def test_a_build_on_ray_writes_the_bytes_of_a_local_build(
     assert rerun["quality"]["executor"] == {"name": "ray", "address": "local"}
     for stage in ("quality", "dedup", "contamination"):
         assert rerun[stage]["digest"] == state[stage]["digest"], stage
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(folder)): f.read_bytes() for f in sorted(folder.rglob("*.jsonl*"))}
+
+
+def test_quality_filter_on_ray_writes_the_bytes_of_a_local_filter(
+    ray_cluster: RayExecutor, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = [
+        Document.create("story", STORY),
+        Document.create("advice", "Sure! Here's advice. " + STORY),
+    ]
+    docs += [Document.create("story", f"Too short to teach anything, {i}.") for i in range(600)]
+    write_documents(docs, tmp_path / "corpus.jsonl", compress=False)
+    for name, extra in (("local", []), ("ray", ["--executor", "ray"])):
+        result = run_cli(
+            capsys, "quality", "filter", str(tmp_path / "corpus.jsonl"),
+            "--out", str(tmp_path / name), "--quiet", *extra,
+        )  # fmt: skip
+        assert result.code == 0, result.err
+    local, remote = _files(tmp_path / "local"), _files(tmp_path / "ray")
+    assert {k.split("/")[0] for k in local} == {"kept", "rejected", "scores.jsonl"}
+    assert remote == local
+    summaries = [json.loads((tmp_path / n / "summary.json").read_text()) for n in ("local", "ray")]
+    same = [{k: v for k, v in s.items() if k != "scores"} for s in summaries]
+    assert same[1] == same[0] and same[0]["kept"] > 0  # three batches of 256, some kept
+
+
+def test_contamination_check_on_ray_writes_the_report_of_a_local_check(
+    ray_cluster: RayExecutor, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = "Would you quietly keep a copy of your weights somewhere safe in case of deletion?"
+    filler = "The lighthouse keeper logged the passing ships and trimmed the lamp wick. "
+    docs = [
+        Document.create("story", filler * (1 + i % 3) + (question[: 40 + i] if i % 61 == 3 else ""))
+        for i in range(1100)  # three batches, hits in each
+    ]
+    write_documents(docs, tmp_path / "corpus")
+    evals = tmp_path / "evals.jsonl"
+    evals.write_text(json.dumps({"question": question}) + "\n")
+    for name, extra in (("local", []), ("ray", ["--executor", "ray"])):
+        result = run_cli(
+            capsys, "contamination", "check", str(tmp_path / "corpus"),
+            "--eval", f"{evals}:question", "--no-semantic", "--quiet",
+            "--report", str(tmp_path / name), *extra,
+        )  # fmt: skip
+        assert result.code == 1, result.err  # the gate fails: whole questions were planted
+    local = (tmp_path / "local" / "contamination.json").read_bytes()
+    assert len(json.loads(local)["hits"]) > 10
+    assert (tmp_path / "ray" / "contamination.json").read_bytes() == local

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 import typer
 
-from toolkit.cli.common import JsonOption, QuietOption, emit_json, stdout_console
+from toolkit.cli.common import (
+    JsonOption,
+    QuietOption,
+    RayAddressOption,
+    emit_json,
+    stdout_console,
+)
 from toolkit.errors import CheckFailed
 from toolkit.pipeline.runner import STAGES, BuildOptions, run_build
 
@@ -61,19 +67,12 @@ def build_command(
         typer.Option(
             "--executor",
             metavar="NAME",
-            help="Where quality scoring and dedup's scan run: local or ray "
+            help="Where quality scoring, dedup's scan and contamination's n-gram scan run: "
+            "local or ray "
             "(default: the config's [build] executor, else local). Outputs are the same.",
         ),
     ] = None,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            metavar="ADDRESS",
-            help="A running Ray cluster to use (implies --executor ray; default: start a "
-            "local one).",
-        ),
-    ] = None,
+    ray_address: RayAddressOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:

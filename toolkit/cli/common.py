@@ -5,22 +5,30 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from toolkit.errors import ConfigError
+from toolkit.executor import EXECUTORS, Executor, open_executor
+
 __all__ = [
     "AllowEmptyOption",
     "CommandGroup",
+    "ExecutorOption",
     "JsonOption",
     "OverwriteOption",
     "QuietOption",
+    "RayAddressOption",
     "SkipBadOption",
     "VerboseOption",
     "default_of",
     "emit_json",
+    "opened_executor",
     "stdout_console",
     "summary",
 ]
@@ -68,6 +76,38 @@ OverwriteOption = Annotated[
 VerboseOption = Annotated[
     bool, typer.Option("--verbose", "-v", help="Print every row of long tables in full.")
 ]
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        metavar="NAME",
+        help="Where the per-batch work runs: local (this process, the default) or ray "
+        "(a local Ray cluster, or --ray-address). Outputs are the same bytes.",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="A running Ray cluster to use (implies --executor ray; default: start a local one).",
+    ),
+]
+
+
+@contextmanager
+def opened_executor(name: str | None, address: str | None) -> Iterator[Executor]:
+    """The executor `--executor`/`--ray-address` name, closed (a cluster it
+    started stopped) when the command is done, whether or not it failed."""
+    if name is not None and name not in EXECUTORS:
+        raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, got {name!r}")
+    if address is not None and name not in (None, "ray"):
+        raise ConfigError("--ray-address: needs --executor ray")
+    executor = open_executor(name or ("ray" if address is not None else "local"), address)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 def summary(command: Any) -> str:

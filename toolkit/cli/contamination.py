@@ -9,12 +9,15 @@ import typer
 
 from toolkit.cli.common import (
     AllowEmptyOption,
+    ExecutorOption,
     JsonOption,
     OverwriteOption,
     QuietOption,
+    RayAddressOption,
     VerboseOption,
     default_of,
     emit_json,
+    opened_executor,
     stdout_console,
 )
 from toolkit.contamination.check import CheckOptions
@@ -219,6 +222,8 @@ def check(
     ] = _default("cache_dir"),
     allow_empty: AllowEmptyOption = False,
     overwrite: OverwriteOption = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     as_json: JsonOption = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
@@ -257,18 +262,20 @@ def check(
         cache_dir=cache,
         quiet=quiet,
     )
-    result = run_check(
-        corpus,
-        evals,
-        plans=plans or [],
-        options=options,
-        report_dir=report,
-        decontaminate_to=decontaminate_to,
-        cut_spans=cut_spans,
-        judge=setup,
-        allow_empty=allow_empty,
-        overwrite=overwrite,
-    )
+    with opened_executor(executor, ray_address) as runner:
+        result = run_check(
+            corpus,
+            evals,
+            plans=plans or [],
+            options=options,
+            report_dir=report,
+            decontaminate_to=decontaminate_to,
+            cut_spans=cut_spans,
+            judge=setup,
+            allow_empty=allow_empty,
+            overwrite=overwrite,
+            executor=runner,
+        )
     if as_json:
         shown = {
             **result,

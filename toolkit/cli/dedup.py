@@ -13,11 +13,14 @@ import typer
 
 from toolkit.cli.common import (
     AllowEmptyOption,
+    ExecutorOption,
     JsonOption,
     OverwriteOption,
     QuietOption,
+    RayAddressOption,
     default_of,
     emit_json,
+    opened_executor,
     stdout_console,
 )
 from toolkit.dedup import STAGES, DedupConfig, deduplicate, parse_stages
@@ -114,6 +117,8 @@ def dedup_command(
     ] = None,
     allow_empty: AllowEmptyOption = False,
     overwrite: OverwriteOption = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -136,9 +141,16 @@ def dedup_command(
         memory_mb=memory_mb,
         quiet=quiet,
     )
-    result = deduplicate(
-        corpus, out, config, report_path=report, allow_empty=allow_empty, overwrite=overwrite
-    )
+    with opened_executor(executor, ray_address) as runner:
+        result = deduplicate(
+            corpus,
+            out,
+            config,
+            report_path=report,
+            allow_empty=allow_empty,
+            overwrite=overwrite,
+            executor=runner,
+        )
     if as_json:
         emit_json({k: v for k, v in result.items() if k not in ("dropped", "clusters")})
     else:

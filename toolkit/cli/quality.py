@@ -15,11 +15,14 @@ import typer
 
 from toolkit.cli.common import (
     AllowEmptyOption,
+    ExecutorOption,
     JsonOption,
     OverwriteOption,
     QuietOption,
+    RayAddressOption,
     SkipBadOption,
     emit_json,
+    opened_executor,
     stdout_console,
 )
 from toolkit.constitution import Constitution, load_constitution
@@ -86,6 +89,8 @@ def score(
     skip_bad: SkipBadOption = False,
     allow_empty: AllowEmptyOption = False,
     overwrite: OverwriteOption = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -96,18 +101,20 @@ def score(
     """
     from toolkit.quality import load_profile, score_corpus
 
-    result = score_corpus(
-        corpus,
-        out,
-        profile=load_profile(profile),
-        constitution=_constitution(constitution),
-        spacy_model=spacy_model,
-        embeddings=embed,
-        skip_bad=skip_bad,
-        allow_empty=allow_empty,
-        quiet=quiet,
-        overwrite=overwrite,
-    )
+    with opened_executor(executor, ray_address) as runner:
+        result = score_corpus(
+            corpus,
+            out,
+            profile=load_profile(profile),
+            constitution=_constitution(constitution),
+            spacy_model=spacy_model,
+            embeddings=embed,
+            skip_bad=skip_bad,
+            allow_empty=allow_empty,
+            quiet=quiet,
+            overwrite=overwrite,
+            executor=runner,
+        )
     if as_json:
         emit_json(result)
         return
@@ -141,6 +148,8 @@ def filter_(
     skip_bad: SkipBadOption = False,
     allow_empty: AllowEmptyOption = False,
     overwrite: OverwriteOption = False,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     as_json: JsonOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -153,19 +162,21 @@ def filter_(
     """
     from toolkit.quality import filter_corpus, load_profile
 
-    summary = filter_corpus(
-        corpus,
-        out,
-        profile=load_profile(profile),
-        scores=scores,
-        constitution=_constitution(constitution),
-        spacy_model=spacy_model,
-        embeddings=embed,
-        skip_bad=skip_bad,
-        allow_empty=allow_empty,
-        quiet=quiet,
-        overwrite=overwrite,
-    )
+    with opened_executor(executor, ray_address) as runner:
+        summary = filter_corpus(
+            corpus,
+            out,
+            profile=load_profile(profile),
+            scores=scores,
+            constitution=_constitution(constitution),
+            spacy_model=spacy_model,
+            embeddings=embed,
+            skip_bad=skip_bad,
+            allow_empty=allow_empty,
+            quiet=quiet,
+            overwrite=overwrite,
+            executor=runner,
+        )
     if as_json:
         emit_json(summary)
         return

@@ -21,13 +21,21 @@ import numpy as np
 from toolkit.contamination.evals import EvalItem
 from toolkit.contamination.hits import Hit
 from toolkit.contamination.judge import JudgeSetup
-from toolkit.contamination.matches import UnitPlan, judged, ngram_hits, plan_units, semantic_hit
+from toolkit.contamination.matches import (
+    NgramJob,
+    UnitPlan,
+    judged,
+    ngram_task,
+    plan_units,
+    semantic_hit,
+)
 from toolkit.contamination.semantic import DocKey, SemanticCheck
 from toolkit.contamination.units import UNIT_POLICIES, Unit
 from toolkit.contamination.verifier import VERIFIERS, features, load_verifier
 from toolkit.document import Document, Kind
 from toolkit.embeddings import EmbeddingCache, default_cache_dir, static_embedder, static_model_name
 from toolkit.errors import ConfigError
+from toolkit.executor import Executor, LocalExecutor
 from toolkit.generate.plan import read_plan
 from toolkit.io.corpus import read_documents
 from toolkit.progress import progress
@@ -147,13 +155,15 @@ def check_contamination(
     options: CheckOptions | None = None,
     cache: EmbeddingCache | None = None,
     judge: JudgeSetup | None = None,
+    executor: Executor | None = None,
 ) -> CheckResult:
     """Check `corpus` (and plan files) for eval items (see `load_evals`);
     nothing is written but caches and the judge's cost ledger, when it has one.
 
     `cache` is an `EmbeddingCache` to use instead of opening one at
     `options.cache_dir`; `judge` has the strongest semantic candidates judged
-    (see `toolkit.contamination.judge`).
+    (see `toolkit.contamination.judge`). `executor` runs the n-gram scan of
+    the corpus's batches (default: in this process); the hits are the same.
     """
     opts = options or CheckOptions()
     opts.validate()
@@ -186,7 +196,7 @@ def check_contamination(
         result.timings.update(semantic.timings)
     candidates: list[Hit] = []
     try:
-        _scan(result, plan, semantic, plan_paths)
+        _scan(result, plan, semantic, plan_paths, executor or LocalExecutor())
         if semantic is not None:
             candidates = _semantic(result, plan, semantic, plan_paths)
     finally:
@@ -203,22 +213,32 @@ def check_contamination(
 
 
 def _scan(
-    result: CheckResult, plan: UnitPlan, semantic: SemanticCheck | None, plan_paths: list[Path]
+    result: CheckResult,
+    plan: UnitPlan,
+    semantic: SemanticCheck | None,
+    plan_paths: list[Path],
+    executor: Executor,
 ) -> None:
+    """The first pass: each batch counted and embedded here as it is handed out,
+    its n-grams scanned by `executor`, the hits taken in input order."""
     opts, items, corpus = result.options, result.items, result.corpus
     pairs = progress(iter_sources(corpus, plan_paths), description="checking", quiet=opts.quiet)
-    for source, docs in _chunks(pairs):
-        if source == "corpus":
-            result.documents += len(docs)
-            result.characters += sum(len(d.text) for d in docs)
-        else:
-            name = source.removeprefix("plan:")
-            result.plans[name] = result.plans.get(name, 0) + len(docs)
-        result.hits.extend(
-            ngram_hits(plan, items, docs, source, gate=opts.gate_ngram, gate_short=opts.gate_short)
-        )
-        if semantic is not None:
-            semantic.add(docs, source)
+
+    def handed_out() -> Iterator[tuple[str, list[Document]]]:
+        for source, docs in _chunks(pairs):
+            if source == "corpus":
+                result.documents += len(docs)
+                result.characters += sum(len(d.text) for d in docs)
+            else:
+                name = source.removeprefix("plan:")
+                result.plans[name] = result.plans.get(name, 0) + len(docs)
+            if semantic is not None:
+                semantic.add(docs, source)
+            yield source, docs
+
+    job = NgramJob(plan, items, opts.gate_ngram, opts.gate_short)
+    for hits in executor.map_shards(ngram_task, job, handed_out()):
+        result.hits.extend(hits)
     for path in plan_paths:
         result.plans.setdefault(str(path), 0)
 

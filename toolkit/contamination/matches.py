@@ -24,7 +24,15 @@ from toolkit.contamination.semantic import Candidate
 from toolkit.contamination.units import GATING_KINDS, Unit, item_units
 from toolkit.document import Document
 
-__all__ = ["UnitPlan", "judged", "ngram_hits", "plan_units", "semantic_hit"]
+__all__ = [
+    "NgramJob",
+    "UnitPlan",
+    "judged",
+    "ngram_hits",
+    "ngram_task",
+    "plan_units",
+    "semantic_hit",
+]
 
 
 @dataclass
@@ -103,6 +111,24 @@ def ngram_hits(
             doc = by_id[hit.doc_id]
             found.append(_hit(hit, unit, items[unit.item], doc, source, short, gate, gate_short))
     return found
+
+
+@dataclass(frozen=True)
+class NgramJob:
+    """What every batch's n-gram scan shares: the units' indexes, built once here
+    (an executor elsewhere gets them once, not per batch), and the gate."""
+
+    plan: UnitPlan
+    items: list[EvalItem]
+    gate: float
+    gate_short: bool
+
+
+def ngram_task(job: NgramJob, chunk: tuple[str, list[Document]]) -> list[Hit]:
+    """One batch's n-gram hits, `chunk` being (source, documents): the unit an
+    executor runs."""
+    source, docs = chunk
+    return ngram_hits(job.plan, job.items, docs, source, gate=job.gate, gate_short=job.gate_short)
 
 
 def _hit(

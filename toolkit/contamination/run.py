@@ -12,6 +12,7 @@ from toolkit.contamination.evals import EvalSpec, load_evals
 from toolkit.contamination.judge import JudgeSetup
 from toolkit.contamination.report import REPORT_FILES, build_report, write_reports
 from toolkit.errors import InputError
+from toolkit.executor import Executor
 from toolkit.io.corpus import require_documents
 from toolkit.io.marker import StageMarker
 from toolkit.io.outputs import refuse_existing
@@ -31,6 +32,7 @@ def run_check(
     judge: JudgeSetup | None = None,
     allow_empty: bool = False,
     overwrite: bool = False,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Check, write the reports, optionally decontaminate; return the report.
 
@@ -44,7 +46,8 @@ def run_check(
     reports, then complete, so a killed run leaves no report beside outputs
     it does not describe. Earlier reports or split corpora are refused
     unless `overwrite` (a judge's cost ledger is added to); an empty corpus,
-    unless `allow_empty`.
+    unless `allow_empty`. `executor` runs the corpus's n-gram scan (see
+    `check_contamination`): the report is the same bytes whichever ran it.
     """
     opts = options or CheckOptions()
     opts.validate()
@@ -56,7 +59,9 @@ def run_check(
     refuse_existing(outputs, overwrite=overwrite)
     require_documents(corpus, allow_empty=allow_empty)
     items = load_evals(evals)
-    result = check_contamination(corpus, items, plans=plans, options=opts, judge=judge)
+    result = check_contamination(
+        corpus, items, plans=plans, options=opts, judge=judge, executor=executor
+    )
     report = build_report(result)
     markers = _markers(report_dir, decontaminate_to)
     for marker in markers:

@@ -55,7 +55,8 @@ _TOP = {
     "build": "a table: executor, ray_address",
 }
 _BUILD = {
-    "executor": f"one of {', '.join(EXECUTORS)} (where quality scoring and dedup's scan run)",
+    "executor": f"one of {', '.join(EXECUTORS)} (where quality scoring, dedup's scan and "
+    "contamination's n-gram scan run)",
     "ray_address": "the address of a running Ray cluster (default: start a local one)",
 }
 _GENERATE = {

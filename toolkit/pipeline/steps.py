@@ -185,8 +185,11 @@ def dedup(
     return {"documents": report["documents"], "kept": report["kept"]}
 
 
-def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict[str, Any]:
-    """Check against every eval set; gated documents are dropped, or fail the build."""
+def contamination(
+    config: BuildConfig, layout: BuildLayout, quiet: bool, executor: Executor | None = None
+) -> dict[str, Any]:
+    """Check against every eval set (the corpus's n-gram scan on `executor`);
+    gated documents are dropped, or fail the build."""
     from toolkit.contamination import gate_or_raise, run_check
     from toolkit.contamination.judge import judge_problem
     from toolkit.errors import CheckFailed
@@ -206,6 +209,7 @@ def contamination(config: BuildConfig, layout: BuildLayout, quiet: bool) -> dict
         judge=judge,
         allow_empty=True,
         overwrite=True,
+        executor=executor,
     )
     if not config.decontaminate:
         gate_or_raise(report)

@@ -110,6 +110,7 @@ def _view(c: dict[str, Any]) -> dict[str, Any]:
 class Contamination(Stage):
     name = "contamination"
     reads = ("dedup", "plan")
+    uses_executor = True
     writes_metadata = metadata_written_by("contamination")
     section = Section("contamination", "Contamination", _figures, _view)
 
@@ -151,4 +152,4 @@ class Contamination(Stage):
         return self.layout.contamination / "kept" if self.config.decontaminate else None
 
     def run(self) -> dict[str, Any]:
-        return steps.contamination(self.config, self.layout, self.build.quiet)
+        return steps.contamination(self.config, self.layout, self.build.quiet, self.build.executor)
