@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import socket
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -187,3 +189,15 @@ def test_the_contamination_scan_on_copies_finds_the_hits_of_one_in_process(
     assert len(local.hits) == 13 and local.documents == 1200
     assert copied.hits == local.hits
     assert (copied.documents, copied.characters) == (local.documents, local.characters)
+
+
+def test_a_ray_address_nobody_answers_on_is_refused_at_once() -> None:
+    # Ray retries an unreachable cluster for minutes; the executor asks the port first.
+    pytest.importorskip("ray")
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=rf"ray_address '127.0.0.1:{port}': no Ray cluster"):
+        next(open_executor("ray", f"127.0.0.1:{port}").map_shards(_pair, "x", [1]))
+    assert time.monotonic() - started < 10

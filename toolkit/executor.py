@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
+import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -37,6 +39,7 @@ R = TypeVar("R")
 
 _OBJECT_STORE_MB = 256  # a local cluster's shared memory: shards pass through it, a few at once
 _MAX_RETRIES = 3
+_CONNECT_TIMEOUT_S = 5.0  # how long a named cluster's address may take to accept a connection
 
 
 class Executor(Protocol):
@@ -119,6 +122,7 @@ class RayExecutor:
                 options.update(num_cpus=cpus, object_store_memory=_OBJECT_STORE_MB << 20)
             else:
                 options.pop("include_dashboard")  # the cluster's own setting
+                _reachable(self.address)
             try:
                 ray.init(address=self.address, **options)
             except (ConnectionError, RuntimeError, ValueError) as err:
@@ -150,6 +154,23 @@ class RayExecutor:
 
             ray.shutdown()
             self._started = False
+
+
+def _reachable(address: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
+    """Refuse a `host:port` (or `ray://host:port`) nobody answers on, in one line:
+    Ray itself retries an unreachable cluster for minutes. "auto" and other forms
+    are left to Ray."""
+    match = re.fullmatch(r"(?:ray://)?(?P<host>\[[^\]]+\]|[^:/\s]+):(?P<port>\d{1,5})", address)
+    if match is None:
+        return
+    host = match["host"].strip("[]")
+    try:
+        socket.create_connection((host, int(match["port"])), timeout=timeout).close()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigError(
+            f"ray_address {address!r}: no Ray cluster answers there ({reason})"
+        ) from None
 
 
 def _result(ray: Any, ref: Any) -> Any:
