@@ -99,6 +99,29 @@ def test_advice_situations_are_drawn_for_their_principle(sample: object) -> None
     assert sum(ranks) / len(ranks) < 0.15
 
 
+def test_a_second_principle_in_play_is_one_near_the_situation_and_none_piles_up(
+    sample: object,
+) -> None:
+    attributes = load_attributes()
+    situations = [text for _, text in attributes.labelled("advice_situations")]
+    principles = sample.principles()  # type: ignore[attr-defined]
+    scores = principle_scores(principles, situations)
+    row = {p.id: i for i, p in enumerate(principles)}
+    column = {text: i for i, text in enumerate(situations)}
+    items = plan_advice(sample, attributes, per_principle=10, seed=4)  # type: ignore[arg-type]
+    seconds = [item for item in items if len(item.principle_ids) == 2]
+    assert len(seconds) > len(items) / 4
+    ranks = []
+    for item in seconds:
+        scored = scores[:, column[item.attributes["situation_description"]]]
+        chosen = scored[row[item.principle_ids[1]]]
+        ranks.append(float((scored > chosen).mean()))
+    # Drawn at random, a second principle would sit at the median (0.5) on average.
+    assert sum(ranks) / len(ranks) < 0.15
+    counts = Counter(item.principle_ids[1] for item in seconds)
+    assert len(counts) > len(principles) / 2 and max(counts.values()) <= 0.08 * len(seconds)
+
+
 def test_headings_name_domains_families_and_are_checked(tmp_path: Path) -> None:
     copy = tmp_path / "stories" / "attributes"
     shutil.copytree(ATTRIBUTES, copy)

@@ -107,11 +107,12 @@ class StoryDrafter(Drafter):
     def draw(self, primary: Principle) -> Draft:
         (role, role_text), role_domain = self._roles.draw()
         setting, setting_domain = self._setting(role_domain)
-        dilemma = self._dilemmas[self._shortlist.draw(primary)]
+        index = self._shortlist.draw(primary)
+        dilemma = self._dilemmas[index]
         length, length_text = self._lengths.draw()
         words = words_in_length(length_text)
         return Draft(
-            self.principles_for(primary),
+            self.principles_for(primary, lambda: self._shortlist.second_for(index, primary)),
             {
                 "setting": setting,
                 "setting_domain": setting_domain,
@@ -156,7 +157,8 @@ class AdviceDrafter(Drafter):
         self._direct_part = load_template("advice-direct", "v1")
 
     def draw(self, primary: Principle) -> Draft:
-        situation, situation_text = self._situations[self._shortlist.draw(primary)]
+        index = self._shortlist.draw(primary)
+        situation, situation_text = self._situations[index]
         system_prompt: str | None = None
         chosen: list[dict[str, Any]] = []
         prefix = ""
@@ -176,7 +178,7 @@ class AdviceDrafter(Drafter):
         else:
             deployment = render(self._direct_part, {})
         return Draft(
-            self.principles_for(primary),
+            self.principles_for(primary, lambda: self._shortlist.second_for(index, primary)),
             {
                 "situation": situation,
                 "situation_description": situation_text,

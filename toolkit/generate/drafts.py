@@ -4,7 +4,10 @@ A drafter draws an item's seed attributes for a given primary principle from
 seeded decks (`toolkit.generate.quotas`): every value is dealt once before
 any is dealt twice. Which values it may draw is decided by the principle and
 the lists' own structure: a story's dilemma and an advice situation come from
-the principle's shortlist (`toolkit.generate.relevance`), a story's setting
+the principle's shortlist (`toolkit.generate.relevance`), and so does the
+second principle in play (when there is one): one of the principles nearest
+to that situation, so a document never cites a principle its scene has
+nothing to do with. A story's setting
 from the domains its role may work in (`compatibility.txt`), and
 eval-adjacent dilemmas only when a plan opts in. A drafter made with another
 `stream` deals from decks of its own, so re-drawing a flagged item never
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,6 +30,7 @@ from toolkit.generate.relevance import principle_scores, shortlists
 from toolkit.generate.templates import load_template, render
 
 __all__ = [
+    "SECOND_POOL",
     "SHORTLIST",
     "TRANSCRIPT_TEMPLATE",
     "Draft",
@@ -41,6 +45,8 @@ __all__ = [
 TRANSCRIPT_TEMPLATE = ("advice-transcript", "v1")
 #: Candidates in each principle's shortlist, at least (more when the list is long).
 SHORTLIST = 8
+#: A second principle is drawn from the principles this near to the item's situation.
+SECOND_POOL = 3
 _SHARE_STEPS = 20  # a share is dealt exactly, per 20 items
 
 
@@ -127,10 +133,15 @@ class Drafter:
     def deck(self, values: Sequence[Any], name: str) -> Deck[Any]:
         return deck(values, self.seed, self.kind, f"{self.stream}{name}")
 
-    def principles_for(self, primary: Principle) -> list[Principle]:
-        """Sometimes (one item in three) a second, different principle in play."""
+    def principles_for(
+        self, primary: Principle, near: Callable[[], Principle] | None = None
+    ) -> list[Principle]:
+        """Sometimes (one item in three) a second, different principle in play:
+        `near()` when the item has a situation to draw it for, else any."""
         if self._count < 2 or not self._coin.draw():
             return [primary]
+        if near is not None:
+            return [primary, near()]
         second = self._seconds.draw()
         while second.id == primary.id:
             second = self._seconds.draw()
@@ -146,10 +157,14 @@ class Shortlisted:
     def __init__(self, drafter: Drafter, texts: Sequence[str], name: str) -> None:
         principles = drafter.constitution.principles()
         size = max(SHORTLIST, math.ceil(len(texts) / max(len(principles), 1)))
-        lists = shortlists(principle_scores(principles, texts), size)
+        self._scores = principle_scores(principles, texts)
+        lists = shortlists(self._scores, size)
         self._lists = {p.id: lst for p, lst in zip(principles, lists, strict=True)}
+        self._principles = principles
         self._drafter, self._name = drafter, name
         self._decks: dict[str, Deck[int]] = {}
+        self._seconds: dict[tuple[int, str], Deck[Principle]] = {}
+        self._pools: list[list[int]] | None = None
 
     def draw(self, principle: Principle) -> int:
         if principle.id not in self._decks:
@@ -157,3 +172,19 @@ class Shortlisted:
                 self._lists[principle.id], f"{self._name}:{principle.id}"
             )
         return self._decks[principle.id].draw()
+
+    def second_for(self, candidate: int, primary: Principle) -> Principle:
+        """A second principle for an item about `candidate`: dealt from the
+        `SECOND_POOL` principles nearest to it, other than `primary`, each principle
+        in no more candidates' pools than an even share (as shortlists are filled),
+        so a principle near everything does not become every item's second."""
+        key = (candidate, primary.id)
+        if key not in self._seconds:
+            if self._pools is None:  # the candidates' own shortlists of principles
+                self._pools = shortlists(self._scores.T, SECOND_POOL + 1)
+            near = [self._principles[i] for i in self._pools[candidate]]
+            pool = [p for p in near if p.id != primary.id]
+            self._seconds[key] = self._drafter.deck(
+                pool[:SECOND_POOL], f"{self._name}-second:{candidate}:{primary.id}"
+            )
+        return self._seconds[key].draw()
