@@ -203,7 +203,7 @@ def test_the_command_resumes_and_says_so(
         score_corpus(corpus, out, quiet=True, overwrite=True, executor=_Executor(stop_after=1))
     result = run_cli(capsys, *args, "--overwrite")  # embeddings off now: another key
     assert result.code == 0
-    assert "3 (0 resumed from a killed run); a killed run's work was set aside" in result.out
+    assert "batches                3; a killed run's work was set aside" in result.out
 
 
 def _quality_on(executor: _Executor) -> type[Stage]:

@@ -132,7 +132,9 @@ def score(
 
 def _batches(result: dict[str, Any]) -> str:
     """Batches scored, and what a killed run's work folder gave or why it was set aside."""
-    text = f"{result['batches']} ({result['resumed']} resumed from a killed run)"
+    text = str(result["batches"])
+    if result["resumed"]:
+        text += f" ({result['resumed']} resumed from a killed run)"
     if result["restarted"]:
         text += "; a killed run's work was set aside: its corpus or settings differ"
     return text
