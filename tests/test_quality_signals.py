@@ -256,7 +256,7 @@ def test_opener_share_counts_documents_of_the_same_kind(tmp_path: Path) -> None:
     assert shares[:6] == [0.24] * 6  # 6 of 25 stories open the same way: over 10%
     assert shares[6] == 0.04
     assert shares[-1] is None  # one advice document: too few to compare
-    assert not (tmp_path / "out" / ".scores.jsonl.partial").exists()
+    assert not (tmp_path / "out" / ".scores-work").exists()  # removed once the file is written
 
 
 def test_scores_file_is_byte_identical_across_runs(

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -30,10 +32,16 @@ from toolkit.errors import InputError
 from toolkit.executor import LocalExecutor, RayExecutor
 from toolkit.io import read_documents, write_documents
 from toolkit.pipeline import BuildOptions, run_build
+from toolkit.quality import score_corpus
+from toolkit.quality import scores as quality_scores
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 _REAL_SCAN = dedup_scan._scan_task
+_REAL_SCORE = quality_scores._score_batch
+C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @pytest.fixture(scope="session")
@@ -214,3 +222,82 @@ def test_contamination_check_on_ray_writes_the_report_of_a_local_check(
     local = (tmp_path / "local" / "contamination.json").read_bytes()
     assert len(json.loads(local)["hits"]) > 10
     assert (tmp_path / "ray" / "contamination.json").read_bytes() == local
+
+
+def _batch_file(first: Document, what: str) -> Path:
+    """A file a worker finds by a batch's first document alone (ids are unique per test)."""
+    return Path(tempfile.gettempdir()) / f"ccorpus-test-{first.id}.{what}"
+
+
+def _score_dies_once(job: Any, batch: tuple[int, list[Document]]) -> Any:
+    """The real batch scoring, logged per batch; the first worker to meet a batch with a
+    `die` flag dies first."""
+    flag = _batch_file(batch[1][0], "die")
+    try:
+        os.rename(flag, flag.with_suffix(".claimed"))
+    except FileNotFoundError:
+        pass
+    else:
+        os._exit(1)
+    with _batch_file(batch[1][0], "log").open("a", encoding="utf-8") as log:
+        log.write(f"{batch[0]}\n")
+    return _REAL_SCORE(job, batch)
+
+
+class _Killed(Exception):
+    pass
+
+
+class _DriverDies:
+    """The cluster as a driver sees it that is killed after `after` batches came back."""
+
+    name = "ray"
+    in_process = False
+
+    def __init__(self, cluster: RayExecutor, after: int) -> None:
+        self.cluster, self.after = cluster, after
+
+    def map_shards(self, fn: Callable[[C, T], R], context: C, inputs: Iterable[T]) -> Iterator[R]:
+        for count, result in enumerate(self.cluster.map_shards(fn, context, inputs)):
+            if count == self.after:
+                raise _Killed("the driver was killed")
+            yield result
+
+    def describe(self) -> dict[str, Any]:
+        return self.cluster.describe()
+
+    def close(self) -> None:
+        pass
+
+
+def test_scoring_on_ray_with_a_worker_and_then_the_driver_killed_resumes_to_the_same_bytes(
+    ray_cluster: RayExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, size = uuid.uuid4().hex, 50
+    docs = [Document.create("story", f"{STORY} Copy {i} of {token}.") for i in range(6 * size)]
+    write_documents(docs, tmp_path / "corpus")
+    firsts = docs[::size]  # each batch's first document
+    options: dict[str, Any] = {"quiet": True, "embeddings": False, "batch_size": size}
+    local = score_corpus(tmp_path / "corpus", tmp_path / "local", **options)
+    assert local["batches"] == 6
+    monkeypatch.setattr(quality_scores, "_score_batch", _score_dies_once)
+    _batch_file(firsts[1], "die").write_text("")
+    try:
+        with pytest.raises(_Killed):
+            score_corpus(
+                tmp_path / "corpus", tmp_path / "ray", executor=_DriverDies(ray_cluster, 3),
+                **options,
+            )  # fmt: skip
+        assert _batch_file(firsts[1], "claimed").exists()  # the worker did die
+        before = [_batch_file(f, "log").read_text() for f in firsts[:3]]
+        rerun = score_corpus(tmp_path / "corpus", tmp_path / "ray", executor=ray_cluster, **options)
+        assert (rerun["batches"], rerun["resumed"]) == (6, 3)
+        # The three batches the driver had written were not scored again.
+        assert [_batch_file(f, "log").read_text() for f in firsts[:3]] == before
+        assert all(text.count("\n") == 1 for text in before)
+    finally:
+        for first in firsts:
+            for what in ("die", "claimed", "log"):
+                _batch_file(first, what).unlink(missing_ok=True)
+    local_bytes = (tmp_path / "local" / "scores.jsonl").read_bytes()
+    assert (tmp_path / "ray" / "scores.jsonl").read_bytes() == local_bytes

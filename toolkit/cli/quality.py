@@ -124,9 +124,20 @@ def score(
             *((f"  {kind}", n) for kind, n in result["by_kind"].items()),
             ("grounding", result["grounding"]),
             ("profile", result["profile_version"]),
+            ("batches", _batches(result)),
             ("scores", result["scores"]),
         ]
     )
+
+
+def _batches(result: dict[str, Any]) -> str:
+    """Batches scored, and what a killed run's work folder gave or why it was set aside."""
+    text = str(result["batches"])
+    if result["resumed"]:
+        text += f" ({result['resumed']} resumed from a killed run)"
+    if result["restarted"]:
+        text += "; a killed run's work was set aside: its corpus or settings differ"
+    return text
 
 
 @app.command("filter")

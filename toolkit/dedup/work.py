@@ -11,10 +11,7 @@ and the input files' names, sizes and times): another key empties it.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +22,12 @@ import numpy.typing as npt
 
 from toolkit.dedup.clusters import Candidate, IntArray
 from toolkit.dedup.minhash import ShingleSets
-from toolkit.io import atomic_write
+from toolkit.io.workdir import DONE
+from toolkit.io.workdir import WorkDir as KeyedWorkDir
 
 __all__ = ["DONE", "Names", "Part", "Store", "WorkDir", "read_strings", "write_strings"]
 
 WORK_FORMAT = "ccorpus-dedup-work/1"
-DONE = "done.json"
 FEATURES = np.dtype([("length", "<i8"), ("quality", "<f8"), ("accepted", "u1")])
 
 
@@ -69,63 +66,12 @@ def read_strings(path: Path, local: IntArray) -> list[str]:
     return split_strings(*read_bytes(path, local))
 
 
-class WorkDir:
-    """A work folder keyed by everything its contents depend on."""
+class WorkDir(KeyedWorkDir):
+    """Dedup's work folder (`toolkit.io.workdir`): shards scanned and embedded, stages
+    decided, output shards written."""
 
     def __init__(self, root: str | Path, key: dict[str, Any]) -> None:
-        self.root = Path(root)
-        self.key = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-        self.resumed = False
-
-    def holds_own(self) -> bool:
-        """Whether the folder holds work of this very key (a run of it was killed)."""
-        try:
-            found = json.loads((self.root / "key.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return bool(found == {"format": WORK_FORMAT, "key": self.key})
-
-    def open(self) -> WorkDir:
-        """Keep the folder when it holds this key's work; else empty it and claim it."""
-        if self.holds_own():
-            self.resumed = True
-            return self
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.root.mkdir(parents=True)
-        self.write_json(self.root / "key.json", {"format": WORK_FORMAT, "key": self.key})
-        return self
-
-    def folder(self, *names: str) -> Path:
-        return self.root.joinpath(*names)
-
-    def done(self, folder: Path) -> dict[str, Any] | None:
-        """The completion record of a folder of work, or None when it is not complete."""
-        try:
-            data = json.loads((folder / DONE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
-
-    def begin(self, folder: Path) -> Path:
-        """An empty folder for a piece of work (what a killed run left there is removed)."""
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        return folder
-
-    def mark(self, folder: Path, record: dict[str, Any]) -> None:
-        self.write_json(folder / DONE, record)
-
-    @staticmethod
-    def write_json(path: Path, data: Any) -> None:
-        with atomic_write(path, compress=False) as handle:
-            handle.write(json.dumps(data).encode())
-
-    def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def disk_mb(self) -> float:
-        total = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
-        return round(total / (1 << 20), 1)
+        super().__init__(root, key, format=WORK_FORMAT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ _TOP = {
     "attributes": "a folder of plan attribute lists (tools.json beside it)",
     "generate": "a table: backend, model, batch, concurrency, timeout and one table per plan kind",
     "plans": "a table: max_eval_similarity, premise_margin, on_eval_match, eval_adjacent",
-    "quality": "a table: profile, embed, spacy_model",
+    "quality": "a table: profile, embed, spacy_model, batch_size",
     "dedup": "a table of dedup settings",
     "judge": "a table: backend, model, batch, kinds, sample, thresholds, revise_rounds, budget_usd",
     "contamination": "a table: evals and check settings",
@@ -83,6 +83,8 @@ _QUALITY = {
     "profile": "a TOML quality profile path (default: the shipped default.v2)",
     "embed": "true or false (embedding grounding of explainers)",
     "spacy_model": "the name of an installed spaCy pipeline",
+    "batch_size": "a positive integer (documents a scoring batch: a task on Ray, and what a "
+    "killed build resumes by)",
 }
 # Ranges are the library's own (`DedupConfig`, `CheckOptions`), checked by them.
 _DEDUP = {
@@ -207,6 +209,7 @@ class BuildConfig:
     quality_profile: Path | None = None
     quality_embed: bool = True
     spacy_model: str | None = None
+    quality_batch_size: int = 256
     judging: JudgeSettings | None = None  # the judge stage's [judge] table; None: no stage
     dedup: DedupConfig = field(default_factory=DedupConfig)
     evals: tuple[EvalSet, ...] = ()
@@ -414,6 +417,7 @@ def parse_build_config(data: dict[str, Any], file: Path) -> BuildConfig:
         quality_profile=_existing(quality, "profile"),
         quality_embed=quality.boolean("embed", True),
         spacy_model=quality.string("spacy_model"),
+        quality_batch_size=quality.integer("batch_size", 256, 1) or 256,
         judging=_judging(top),
         dedup=_dedup(dedup),
         evals=_evals(contamination),

@@ -24,6 +24,7 @@ from toolkit.document import Document
 from toolkit.errors import CheckFailed
 from toolkit.executor import Executor
 from toolkit.io import read_documents, write_documents
+from toolkit.io.workdir import is_work_folder
 from toolkit.pipeline.config import BuildConfig
 from toolkit.pipeline.layout import BuildLayout
 
@@ -45,10 +46,21 @@ __all__ = [
 
 
 def clear(*paths: Path) -> None:
-    """Remove a stage's old outputs before it runs again (never the review database)."""
+    """Remove a stage's old outputs before it runs again (never the review database).
+
+    A killed run's work folder (`.NAME-work`, `toolkit.io.workdir`) stays: the
+    rerun resumes from it when its key still matches, and empties it if not."""
     for path in paths:
         if path.is_dir():
-            shutil.rmtree(path)
+            for child in path.iterdir():
+                if is_work_folder(child):
+                    continue
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+            if not any(path.iterdir()):
+                path.rmdir()
         elif path.exists():
             path.unlink()
 
@@ -154,6 +166,7 @@ def quality(
         constitution=load_constitution(config.constitution),
         spacy_model=config.spacy_model,
         embeddings=config.quality_embed,
+        batch_size=config.quality_batch_size,
         allow_empty=True,
         quiet=quiet,
         overwrite=True,

@@ -158,10 +158,12 @@ def filter_corpus(
     quiet: bool = False,
     overwrite: bool = False,
     executor: Executor | None = None,
+    batch_size: int = 256,
 ) -> dict[str, Any]:
     """Split `corpus` into `out/kept` and `out/rejected`; write scores and a summary.
 
-    Scores are computed by `executor` (default: in this process); see `score_corpus`.
+    Scores are computed by `executor` (default: in this process), `batch_size`
+    documents a batch; see `score_corpus`.
 
     kept/, rejected/ and summary.json are written inside a `StageMarker`
     (out/stage.json), the summary last, so a killed run leaves outputs that
@@ -193,6 +195,7 @@ def filter_corpus(
             quiet=quiet,
             overwrite=True,
             executor=executor,
+            batch_size=batch_size,
         )
         source = target
     else:

@@ -6,9 +6,11 @@ can be chosen, and chosen again, without recomputing them. The file holds no
 timestamps and rounded floats, so the same input gives the same bytes.
 
 `opener_share` compares each document with the rest of its kind, so it is
-known only after the last document: scoring writes a hidden partial file,
-then rewrites it with the shares filled in, holding only one opener key per
-document in memory.
+known only after the last document: each scored batch is kept in a work
+folder (`toolkit.quality.score_work`), and the scores file is written from
+those at the end with the shares filled in, holding only one opener key per
+document in memory. A killed run leaves the folder, and a rerun with the
+same inputs and settings scores only the batches it lacks.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from toolkit.io.outputs import refuse_existing
 from toolkit.progress import progress
 from toolkit.quality.catalog import Scores
 from toolkit.quality.profile import Profile, load_profile
+from toolkit.quality.score_work import ScoresWork, scores_key
 from toolkit.quality.scorer import OpenerKey, Scorer
 
 __all__ = ["SCORES_FILE", "ScoreRecord", "read_scores", "score_corpus"]
@@ -118,20 +121,37 @@ class _ScoringJob:
 
 _SCORERS: dict[str, Scorer] = {}
 _Scored = tuple[str, str, Scores, OpenerKey]
+_Batch = tuple[int, list[Document]]
 
 
-def _score_batch(job: _ScoringJob, docs: list[Document]) -> list[_Scored]:
-    """One batch's records (id, kind, signals, opener key): the unit an executor runs.
+def _score_batch(job: _ScoringJob, batch: _Batch) -> tuple[int, list[_Scored]]:
+    """One batch's records (id, kind, signals, opener key), with its index: the unit an
+    executor runs.
 
     Batches are cut where `Scorer.score` cuts them, so each document's
     signals are those a single pass over the corpus gives."""
-    return [(d.id, d.kind, scores, key) for d, scores, key in job.scorer().score(docs)]
+    index, docs = batch
+    return index, [(d.id, d.kind, scores, key) for d, scores, key in job.scorer().score(docs)]
 
 
-def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
-    stream = iter(docs)
-    while batch := list(islice(stream, size)):
-        yield batch
+class _Unfinished:
+    """The corpus's batches, numbered, less those the work folder holds: what to score.
+
+    Counts every batch cut (`total`) and those passed over (`resumed`)."""
+
+    def __init__(self, docs: Iterable[Document], size: int, work: ScoresWork) -> None:
+        self.docs, self.size, self.work = docs, size, work
+        self.total = self.resumed = 0
+
+    def __iter__(self) -> Iterator[_Batch]:
+        stream = iter(self.docs)
+        while batch := list(islice(stream, self.size)):
+            index = self.total
+            self.total += 1
+            if self.work.finished(index):
+                self.resumed += 1
+            else:
+                yield index, batch
 
 
 def _opener_shares(keys: list[OpenerKey], min_docs: int) -> Iterator[float | None]:
@@ -162,42 +182,42 @@ def score_corpus(
 
     Batches of `batch_size` documents are scored by `executor` (default: in
     this process), and written in corpus order, so the file is the same
-    bytes whichever executor ran. An existing scores file is refused unless
-    `overwrite`; an empty corpus, unless `allow_empty`.
+    bytes whichever executor ran. Each batch is kept in `out/.scores-work`
+    as it arrives: a rerun after a kill scores only the batches it lacks
+    (the summary's `resumed`), unless the corpus or a setting changed
+    (`restarted`). An existing scores file is refused unless `overwrite`
+    (a killed run's work folder never is); an empty corpus, unless
+    `allow_empty`.
     """
     refuse_existing([Path(out) / SCORES_FILE], overwrite=overwrite)
     require_documents(corpus, allow_empty=allow_empty, skip_bad=skip_bad)
     profile = profile or load_profile()
     executor = executor or LocalExecutor()
+    key = scores_key(corpus, profile, constitution, spacy_model, embeddings, batch_size)
     job = _ScoringJob(uuid.uuid4().hex, profile, constitution, spacy_model, embeddings, batch_size)
     if executor.in_process:
         job.scorer()  # a missing spaCy pipeline is refused before any bar
         if embeddings and constitution is not None:
             prepare_embedder(quiet=quiet)  # seconds of loading under its own bar
     target = Path(out) / SCORES_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{SCORES_FILE}.partial")
+    work = ScoresWork(out, key).open()
     report = SkipReport()
-    keys: list[OpenerKey] = []
     docs = read_documents(corpus, skip_bad=skip_bad, report=report)
+    batches = _Unfinished(progress(docs, description="scoring", quiet=quiet), batch_size, work)
     try:
-        with partial.open("w", encoding="utf-8") as handle:
-            shown = progress(docs, description="scoring", quiet=quiet)
-            batches = _batches(shown, batch_size)
-            for batch in executor.map_shards(_score_batch, job, batches):
-                for doc_id, kind, scores, key in batch:
-                    record = ScoreRecord(doc_id, kind, scores, profile.version)
-                    handle.write(record.to_json() + "\n")
-                    keys.append(key)
-        shares = _opener_shares(keys, profile.signals.opener_min_docs)
-        with partial.open(encoding="utf-8") as source, atomic_write(target) as sink:
-            for line, share in zip(source, shares, strict=True):
-                row = json.loads(line)
-                row["scores"]["opener_share"] = share
-                sink.write((json.dumps(row, **_COMPACT) + "\n").encode())
+        for index, scored in executor.map_shards(_score_batch, job, batches):
+            lines = [ScoreRecord(*row[:3], profile.version).to_json() for row in scored]
+            work.write_batch(index, lines, [row[3] for row in scored])
     finally:
-        partial.unlink(missing_ok=True)
         _SCORERS.pop(job.key, None)
+    keys = work.openers(batches.total)
+    shares = _opener_shares(keys, profile.signals.opener_min_docs)
+    with atomic_write(target) as sink:
+        for line, share in zip(work.records(batches.total), shares, strict=True):
+            row = json.loads(line)
+            row["scores"]["opener_share"] = share
+            sink.write((json.dumps(row, **_COMPACT) + "\n").encode())
+    work.remove()
     grounding = "off"
     if constitution is not None:
         grounding = "lexical+embedding" if embeddings else "lexical"
@@ -210,4 +230,7 @@ def score_corpus(
         "spacy_model": spacy_model or "blank:en+sentencizer",
         "grounding": grounding,
         "skipped_lines": report.to_dict(),
+        "batches": batches.total,
+        "resumed": batches.resumed,
+        "restarted": work.replaced,
     }

@@ -46,7 +46,8 @@ class Quality(Stage):
         return [self.config.constitution, steps.profile_path(self.config)]
 
     def settings(self) -> Any:
-        return [self.config.quality_embed, self.config.spacy_model]
+        config = self.config
+        return [config.quality_embed, config.spacy_model, config.quality_batch_size]
 
     def outputs(self) -> Sequence[Path]:
         return [self.layout.quality / "kept", self.layout.quality / "summary.json"]
