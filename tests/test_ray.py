@@ -31,7 +31,7 @@ from toolkit.dedup import scan as dedup_scan
 from toolkit.document import Document
 from toolkit.embeddings import EmbeddingCache, MiniLM
 from toolkit.embeddings.actors import embedding_on
-from toolkit.errors import InputError
+from toolkit.errors import CorpusError, InputError
 from toolkit.executor import LocalExecutor, RayExecutor
 from toolkit.io import read_documents, write_documents
 from toolkit.pipeline import BuildOptions, run_build
@@ -337,3 +337,17 @@ def test_contamination_semantic_stage_on_ray_writes_the_report_of_a_local_check(
     assert reports["ray"] == reports["local"]
     assert sum(here["ray"]) == 1 < sum(here["local"])  # here only the item; windows on actors
     assert '"stage": "semantic"' in reports["local"]  # the reworded copy was found
+
+
+def _dies(_: Any, x: int) -> int:
+    os._exit(1)
+
+
+def test_a_task_whose_worker_dies_for_good_ends_the_map_in_one_line(
+    ray_cluster: RayExecutor,
+) -> None:
+    impatient = RayExecutor(max_retries=0)  # joins the session's cluster
+    with pytest.raises(CorpusError, match=r"^executor ray: a task failed: [^\n]+$"):
+        list(impatient.map_shards(_dies, None, [1]))
+    impatient.close()  # leaves the cluster it joined running
+    assert list(ray_cluster.map_shards(_square, None, [2])) == [4]
