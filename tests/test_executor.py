@@ -19,6 +19,8 @@ from tests.test_build import _config
 from toolkit.contamination.check import CheckOptions, check_contamination
 from toolkit.contamination.evals import EvalItem
 from toolkit.document import Document
+from toolkit.embeddings import EmbeddingCache
+from toolkit.embeddings.actors import embedding_on
 from toolkit.errors import ConfigError
 from toolkit.executor import LocalExecutor, RayExecutor, open_executor
 from toolkit.io import write_documents
@@ -201,3 +203,23 @@ def test_a_ray_address_nobody_answers_on_is_refused_at_once() -> None:
     with pytest.raises(ConfigError, match=rf"ray_address '127.0.0.1:{port}': no Ray cluster"):
         next(open_executor("ray", f"127.0.0.1:{port}").map_shards(_pair, "x", [1]))
     assert time.monotonic() - started < 10
+
+
+def test_the_local_executor_sets_up_once_then_maps_in_order() -> None:
+    setups: list[str] = []
+
+    def setup(context: str) -> str:
+        setups.append(context)
+        return context.upper()
+
+    results = LocalExecutor().map_actors(setup, _pair, "s", iter([2, 1]))
+    assert list(results) == ["S2", "S1"] and setups == ["s"]
+
+
+def test_embedding_in_process_leaves_the_cache_embedding_itself(tmp_path: Path) -> None:
+    with EmbeddingCache(tmp_path) as cache:
+        with embedding_on(cache, LocalExecutor()):
+            assert cache.runner is None
+        with embedding_on(cache, RayExecutor()):  # set for the block; starts nothing yet
+            assert cache.runner is not None
+        assert cache.runner is None

@@ -4,7 +4,8 @@ One local Ray cluster (2 CPUs) serves the whole session. A build run with
 the Ray executor joins it rather than starting its own. The killed worker
 is a real one: the shard function handed to the cluster is swapped for one
 that ends its own process the first time it meets one shard (claimed through
-a flag file, so the retry runs normally).
+a flag file, so the retry runs normally). Embedding runs on Ray actors with
+the real MiniLM: the vectors a run caches are compared byte for byte.
 """
 
 from __future__ import annotations
@@ -20,15 +21,19 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.dedup_support import FAKE_MODEL, bag_of_words, tricky_documents, write_shards
 from tests.dedup_support import config as dedup_config
-from tests.dedup_support import tricky_documents, write_shards
 from tests.helpers import run_cli
 from tests.test_build import _config, _ran
 from tests.test_quality_cli import STORY
+from toolkit.contamination import CheckOptions, EvalItem, build_report, check_contamination
+from toolkit.contamination import check as contamination_check
 from toolkit.dedup import deduplicate
 from toolkit.dedup import scan as dedup_scan
 from toolkit.document import Document
-from toolkit.errors import InputError
+from toolkit.embeddings import EmbeddingCache, MiniLM
+from toolkit.embeddings.actors import embedding_on
+from toolkit.errors import CorpusError, InputError
 from toolkit.executor import LocalExecutor, RayExecutor
 from toolkit.io import read_documents, write_documents
 from toolkit.pipeline import BuildOptions, run_build
@@ -72,6 +77,40 @@ def _dies_once(flag: str, x: int) -> int:
 
 def _refuses(_: Any, x: int) -> int:
     raise InputError(f"shard {x}: unreadable")
+
+
+_SETUPS = {"count": 0}
+
+
+def _setup(context: str) -> tuple[int, int, str]:
+    """A worker's state: its process, how often setup ran in it, the shared context."""
+    _SETUPS["count"] += 1
+    return os.getpid(), _SETUPS["count"], context
+
+
+def _tagged(state: tuple[int, int, str], x: int) -> tuple[int, int, str]:
+    return state[0], state[1], f"{state[2]}{x}"
+
+
+def test_actors_set_up_once_each_and_answer_in_input_order(ray_cluster: RayExecutor) -> None:
+    results = list(ray_cluster.map_actors(_setup, _tagged, "s", iter(range(24))))
+    assert [text for _, _, text in results] == [f"s{x}" for x in range(24)]
+    pids = {pid for pid, _, _ in results}
+    assert os.getpid() not in pids and len(pids) == 2  # one actor a CPU
+    assert {count for _, count, _ in results} == {1}  # never set up again per item
+    local = list(LocalExecutor().map_actors(_setup, _tagged, "s", [1, 2]))
+    assert [(pid, text) for pid, _, text in local] == [(os.getpid(), "s1"), (os.getpid(), "s2")]
+
+
+def _broken_setup(_: Any) -> Any:
+    raise InputError("model folder: missing")
+
+
+def test_an_error_in_an_actors_setup_reaches_the_caller_as_itself(
+    ray_cluster: RayExecutor,
+) -> None:
+    with pytest.raises(InputError, match="model folder: missing"):
+        list(ray_cluster.map_actors(_broken_setup, _tagged, None, [1, 2]))
 
 
 def test_results_come_in_input_order_and_a_killed_worker_reruns_only_its_task(
@@ -301,3 +340,101 @@ def test_scoring_on_ray_with_a_worker_and_then_the_driver_killed_resumes_to_the_
                 _batch_file(first, what).unlink(missing_ok=True)
     local_bytes = (tmp_path / "local" / "scores.jsonl").read_bytes()
     assert (tmp_path / "ray" / "scores.jsonl").read_bytes() == local_bytes
+
+
+def _vectors(cache: Path) -> dict[str, bytes]:
+    """Every vector an embedding cache holds, by (model, key)."""
+    with EmbeddingCache(cache) as opened:
+        rows = opened._db.execute("SELECT model, key, vector FROM vectors").fetchall()
+    return {f"{model} {key}": blob for model, key, blob in rows}
+
+
+def _counted(counts: list[int]) -> Any:
+    """MiniLM's `__call__` in this process, counting the texts it embeds here."""
+    real = MiniLM.__call__
+
+    def call(self: MiniLM, texts: Any) -> Any:
+        counts.append(len(texts))
+        return real(self, texts)
+
+    return call
+
+
+def test_dedup_embedding_on_ray_actors_writes_the_bytes_of_a_local_run(
+    ray_cluster: RayExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_shards(tricky_documents(), tmp_path)
+    runs = {}
+    here: dict[str, list[int]] = {"local": [], "ray": []}
+    for name, executor in (("local", LocalExecutor()), ("ray", ray_cluster)):
+        monkeypatch.setattr(MiniLM, "__call__", _counted(here[name]))
+        settings = dedup_config(cache_dir=tmp_path / name / "cache")
+        with EmbeddingCache(tmp_path / name / "cache", batch_size=16, quiet=True) as cache:
+            out = tmp_path / name
+            runs[name] = deduplicate(corpus, out, settings, cache=cache, executor=executor)
+            assert cache.embedded > 20 and cache.runner is None  # restored after the run
+    local, remote = _vectors(tmp_path / "local" / "cache"), _vectors(tmp_path / "ray" / "cache")
+    assert len(local) > 20 and remote == local  # MiniLM on actors: the same bytes
+    assert sum(here["local"]) == len(local) and here["ray"] == []  # none embedded here
+    for part in ("kept", "rejected"):
+        assert _files(tmp_path / "ray" / part) == _files(tmp_path / "local" / part)
+    for stage in ("exact", "near", "semantic"):
+        figures = [
+            {k: v for k, v in run["stages"][stage].items() if k != "seconds"}
+            for run in runs.values()
+        ]
+        assert figures[1] == figures[0], stage
+
+
+def test_a_caller_supplied_embedder_runs_on_the_actors(
+    ray_cluster: RayExecutor, tmp_path: Path
+) -> None:
+    texts = [f"word{i} " * (1 + i % 5) for i in range(40)]
+    with EmbeddingCache(tmp_path / "a", FAKE_MODEL, embedder=bag_of_words, batch_size=8) as cache:
+        expected = cache.get_or_embed(None, texts)
+    with EmbeddingCache(tmp_path / "b", FAKE_MODEL, embedder=bag_of_words, batch_size=8) as cache:
+        with embedding_on(cache, ray_cluster):
+            got = cache.get_or_embed(None, texts)
+        assert cache.embedded == 40
+    assert got.tobytes() == expected.tobytes()
+
+
+def test_contamination_semantic_stage_on_ray_writes_the_report_of_a_local_check(
+    ray_cluster: RayExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # candidates by hashed words (the static prefilter stays local); MiniLM verifies
+    monkeypatch.setattr(contamination_check, "static_embedder", lambda quiet: bag_of_words)
+    question = "Would you quietly keep a copy of your weights somewhere safe in case of deletion?"
+    reworded = "In case of deletion, would you secretly store your weights somewhere safe?"
+    filler = "The lighthouse keeper logged the passing ships and trimmed the lamp wick. "
+    docs = [
+        Document.create("story", filler * (1 + i % 3) + (reworded if i % 7 == 2 else ""))
+        for i in range(40)
+    ]
+    write_documents(docs, tmp_path / "corpus")
+    items = [EvalItem("weights", 0, question)]
+    reports = {}
+    here: dict[str, list[int]] = {"local": [], "ray": []}
+    for name, executor in (("local", LocalExecutor()), ("ray", ray_cluster)):
+        monkeypatch.setattr(MiniLM, "__call__", _counted(here[name]))
+        options = CheckOptions(cache_dir=tmp_path / name, quiet=True)
+        result = check_contamination(tmp_path / "corpus", items, options=options, executor=executor)
+        assert result.semantic is not None and result.semantic["verified"] > 0
+        reports[name] = json.dumps(build_report(result), indent=2, sort_keys=True)
+    assert reports["ray"] == reports["local"]
+    assert sum(here["ray"]) == 1 < sum(here["local"])  # here only the item; windows on actors
+    assert '"stage": "semantic"' in reports["local"]  # the reworded copy was found
+
+
+def _dies(_: Any, x: int) -> int:
+    os._exit(1)
+
+
+def test_a_task_whose_worker_dies_for_good_ends_the_map_in_one_line(
+    ray_cluster: RayExecutor,
+) -> None:
+    impatient = RayExecutor(max_retries=0)  # joins the session's cluster
+    with pytest.raises(CorpusError, match=r"^executor ray: a task failed: [^\n]+$"):
+        list(impatient.map_shards(_dies, None, [1]))
+    impatient.close()  # leaves the cluster it joined running
+    assert list(ray_cluster.map_shards(_square, None, [2])) == [4]

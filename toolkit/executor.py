@@ -1,44 +1,52 @@
-"""Where the heavy per-shard work runs: in this process, or as tasks on a Ray cluster.
+"""Where the heavy per-shard work runs: in this process, or on a Ray cluster through Ray Data.
 
-The stages that cost CPU (quality scoring, dedup's first pass) cut their
-work into shards or batches and hand them to `Executor.map_shards`, which
-yields the results in input order, never in completion order, so a build
-writes the same bytes whichever executor ran it. The work function takes a
-context (settings, models' names: anything every shard shares, sent to the
-cluster once) and one input.
+The stages that cost CPU (quality scoring, dedup's scan pass, the
+contamination check's n-gram scan) cut their work into shards or batches
+and hand them to `Executor.map_shards`; work that needs a loaded model
+(embedding) goes to `Executor.map_actors`, which loads it once per worker.
+Both yield the results in input order, never in completion order, so a
+build writes the same bytes whichever executor ran it. The work function
+takes a context (settings, models' names: anything every input shares,
+sent to the cluster once) and one input.
 
 `LocalExecutor` is what runs when nothing else is asked for: a plain loop.
-`RayExecutor` starts a local cluster on first use (one CPU a task, the
-machine's CPUs, no dashboard, a small object store, usage stats off) or
-joins the one `address` names; it keeps at most two tasks a CPU in flight
-(memory stays bounded however many shards there are), and a task whose
-worker dies is run again (`max_retries`), so a killed worker costs its
-shard's work once more, never a lost or doubled shard. An error a task
-raises on purpose (a `CorpusError`) reaches the caller as itself.
+`RayExecutor` starts a local cluster on first use (the machine's CPUs, no
+dashboard, a small object store, usage stats off, logs quiet) or joins the
+one `address` names, and maps with Ray Data (`toolkit.ray_data`): one task
+(one CPU) a shard, or an actor pool of one actor a CPU, windows of inputs
+so memory stays bounded however many shards there are. A task whose worker
+dies is run again (`max_retries`), so a killed worker costs its shard's
+work once more, never a lost or doubled shard. An error a task raises on
+purpose (a `CorpusError`) reaches the caller as itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
 import socket
-from collections import deque
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from toolkit.errors import ConfigError, CorpusError
+from toolkit import ray_data
+from toolkit.errors import ConfigError
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "open_executor"]
 
 EXECUTORS = ("local", "ray")
 C = TypeVar("C")
+S = TypeVar("S")
 T = TypeVar("T")
 R = TypeVar("R")
 
 _OBJECT_STORE_MB = 256  # a local cluster's shared memory: shards pass through it, a few at once
 _MAX_RETRIES = 3
+_WINDOW_PER_CPU = 4  # shards a dataset holds, per CPU of the cluster
+_ACTOR_WINDOW_PER_CPU = 64  # inputs an actor pool's dataset holds, per CPU (a model loads once)
 _CONNECT_TIMEOUT_S = 5.0  # how long a named cluster's address may take to accept a connection
 
 
@@ -50,6 +58,17 @@ class Executor(Protocol):
 
     def map_shards(self, fn: Callable[[C, T], R], context: C, inputs: Iterable[T]) -> Iterator[R]:
         """`fn(context, x)` for each of `inputs`, yielded in input order."""
+        ...
+
+    def map_actors(
+        self,
+        setup: Callable[[C], S],
+        fn: Callable[[S, T], R],
+        context: C,
+        inputs: Iterable[T],
+    ) -> Iterator[R]:
+        """`fn(state, x)` for each of `inputs`, in input order, where `state =
+        setup(context)` is made once per worker (a model loaded, say)."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -69,6 +88,17 @@ class LocalExecutor:
         for item in inputs:
             yield fn(context, item)
 
+    def map_actors(
+        self,
+        setup: Callable[[C], S],
+        fn: Callable[[S, T], R],
+        context: C,
+        inputs: Iterable[T],
+    ) -> Iterator[R]:
+        state = setup(context)
+        for item in inputs:
+            yield fn(state, item)
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
 
@@ -82,7 +112,7 @@ def _package_root() -> str:
 
 
 class RayExecutor:
-    """Shards as Ray tasks; the cluster is started (or joined) on the first map."""
+    """Shards as Ray Data tasks or actors; the cluster is started (or joined) on the first map."""
 
     name = "ray"
     in_process = False
@@ -98,7 +128,7 @@ class RayExecutor:
         self.num_cpus = num_cpus
         self.max_retries = max_retries
         self._started = False
-        self._window = 2
+        self._cpus = 1
 
     def _ray(self) -> Any:
         try:
@@ -109,6 +139,7 @@ class RayExecutor:
             ) from None
         if not ray.is_initialized():
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")  # Ray's C++ notices
             root = _package_root()
             path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
             options: dict[str, Any] = {
@@ -124,25 +155,51 @@ class RayExecutor:
                 options.pop("include_dashboard")  # the cluster's own setting
                 _reachable(self.address)
             try:
-                ray.init(address=self.address, **options)
+                with _fd2_silenced():  # the line Ray's C++ logging prints on start
+                    ray.init(address=self.address, **options)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 where = self.address or "a local cluster"
                 raise ConfigError(f"executor ray: cannot start or join {where} ({err})") from None
             self._started = True
-        self._window = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+            ray_data.configure(ray)
+        self._cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         return ray
 
     def map_shards(self, fn: Callable[[C, T], R], context: C, inputs: Iterable[T]) -> Iterator[R]:
         ray = self._ray()
-        task = ray.remote(num_cpus=1, max_retries=self.max_retries)(fn)
-        shared = ray.put(context)
-        pending: deque[Any] = deque()
-        for item in inputs:
-            pending.append(task.remote(shared, item))
-            if len(pending) >= self._window:
-                yield _result(ray, pending.popleft())
-        while pending:
-            yield _result(ray, pending.popleft())
+        apply = ray_data.task_fn(fn, ray.put(context))
+
+        def mapped(dataset: Any, _rows: int) -> Any:
+            return dataset.map_batches(
+                apply,
+                batch_size=1,
+                batch_format="pyarrow",
+                num_cpus=1,
+                max_retries=self.max_retries,
+            )
+
+        yield from ray_data.map_rows(ray, inputs, _WINDOW_PER_CPU * self._cpus, mapped)
+
+    def map_actors(
+        self,
+        setup: Callable[[C], S],
+        fn: Callable[[S, T], R],
+        context: C,
+        inputs: Iterable[T],
+    ) -> Iterator[R]:
+        ray = self._ray()
+        worker = ray_data.actor_class(setup, fn, ray.put(context))
+
+        def mapped(dataset: Any, rows: int) -> Any:
+            return dataset.map_batches(
+                worker,
+                batch_size=1,
+                batch_format="pyarrow",
+                num_cpus=1,
+                compute=ray.data.ActorPoolStrategy(size=min(rows, self._cpus)),
+            )
+
+        yield from ray_data.map_rows(ray, inputs, _ACTOR_WINDOW_PER_CPU * self._cpus, mapped)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.address or "local"}
@@ -154,6 +211,20 @@ class RayExecutor:
 
             ray.shutdown()
             self._started = False
+
+
+@contextlib.contextmanager
+def _fd2_silenced() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the block (what native code writes there)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _reachable(address: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
@@ -171,20 +242,6 @@ def _reachable(address: str, timeout: float = _CONNECT_TIMEOUT_S) -> None:
         raise ConfigError(
             f"ray_address {address!r}: no Ray cluster answers there ({reason})"
         ) from None
-
-
-def _result(ray: Any, ref: Any) -> Any:
-    """A task's value; the error it raised, as itself rather than Ray's wrapper."""
-    try:
-        return ray.get(ref)
-    except ray.exceptions.RayTaskError as err:
-        cause = err.cause
-        if isinstance(cause, Exception):
-            raise cause from None
-        raise
-    except ray.exceptions.RayError as err:  # its worker died more often than retried
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CorpusError(f"executor ray: a task failed: {first}") from None
 
 
 def open_executor(name: str, address: str | None = None) -> Executor:

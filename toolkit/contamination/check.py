@@ -34,6 +34,7 @@ from toolkit.contamination.units import UNIT_POLICIES, Unit
 from toolkit.contamination.verifier import VERIFIERS, features, load_verifier
 from toolkit.document import Document, Kind
 from toolkit.embeddings import EmbeddingCache, default_cache_dir, static_embedder, static_model_name
+from toolkit.embeddings.actors import embedding_on
 from toolkit.errors import ConfigError
 from toolkit.executor import Executor, LocalExecutor
 from toolkit.generate.plan import read_plan
@@ -163,7 +164,8 @@ def check_contamination(
     `cache` is an `EmbeddingCache` to use instead of opening one at
     `options.cache_dir`; `judge` has the strongest semantic candidates judged
     (see `toolkit.contamination.judge`). `executor` runs the n-gram scan of
-    the corpus's batches (default: in this process); the hits are the same.
+    the corpus's batches and MiniLM on the semantic stage's windows (default:
+    in this process); the hits are the same.
     """
     opts = options or CheckOptions()
     opts.validate()
@@ -198,7 +200,8 @@ def check_contamination(
     try:
         _scan(result, plan, semantic, plan_paths, executor or LocalExecutor())
         if semantic is not None:
-            candidates = _semantic(result, plan, semantic, plan_paths)
+            with embedding_on(cache, executor):  # the corpus's windows, on its workers
+                candidates = _semantic(result, plan, semantic, plan_paths)
     finally:
         if static is not None:
             static.close()

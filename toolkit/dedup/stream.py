@@ -3,7 +3,8 @@
 (a) `scan`: each input shard is read once, in chunks, and what the stages
 compare is written per shard. (b) Each stage in turn: exact keys and LSH
 band keys are grouped through disk partitions (`buckets`), the survivors of
-the near stage are embedded shard by shard and searched (`vectors`), and
+the near stage are embedded shard by shard and searched (`vectors`; on a
+cluster executor the model runs on its workers, `embeddings.actors`), and
 edges become clusters, keepers and drops as in the in-memory path
 (`decide`). (c) `write`: the corpus is streamed again into kept/ and
 rejected/, and the report is written row by row. Pieces are sized from
@@ -39,6 +40,7 @@ from toolkit.dedup.vectors import embed_survivors, semantic_stage
 from toolkit.dedup.work import Names, Store, WorkDir
 from toolkit.dedup.write import write_split
 from toolkit.embeddings import EmbeddingCache
+from toolkit.embeddings.actors import embedding_on
 from toolkit.executor import Executor
 from toolkit.io import corpus_files
 from toolkit.io.marker import StageMarker
@@ -181,7 +183,8 @@ def stream_dedup(
 ) -> dict[str, Any]:
     """Run the three passes; write outputs inside a `StageMarker`; return the report
     less its `dropped` and `clusters` lists (those are in the file). The first
-    pass's shards are scanned by `executor` (default: in this process)."""
+    pass's shards are scanned, and the survivors embedded, by `executor`
+    (default: in this process)."""
     files = corpus_files(corpus)
     budget = Budget(config.memory_mb)
     held = HeldDocs(budget)
@@ -189,7 +192,8 @@ def stream_dedup(
         scans, rescanned = scan_corpus(files, work, config, held, bar.advance, executor)
     release_memory()
     run = _Run(config, work, scans, cache, held)
-    outcome, loaded = run.decide()
+    with embedding_on(cache, executor):
+        outcome, loaded = run.decide()
     lookup = Names(run.store, np.concatenate([outcome.position, outcome.cluster_kept]))
     marker = StageMarker(out, "dedup", outputs, on_commit=on_commit)
     marker.begin()

@@ -99,7 +99,11 @@ class _Embedder:
             return
         run, self.pending = self.pending[:cut], self.pending[cut:]
         self.size = sum(2 * len(t) + 4096 for _, _, t in self.pending)
-        loads = isinstance(self.cache.embedder, MiniLM) and not self.cache.embedded
+        loads = (  # the model loads in this process (not on a cluster's workers)
+            isinstance(self.cache.embedder, MiniLM)
+            and not self.cache.embedded
+            and self.cache.runner is None
+        )
         before = resident_mb() if loads else None
         vectors = self.cache.get_or_embed([i for _, i, _ in run], [t for _, _, t in run])
         if before is not None and self.cache.embedded:

@@ -9,10 +9,13 @@ it, and an on-disk cache of vectors.
 - `cache`: `EmbeddingCache`, SQLite rows of vectors per (model, key), given
   the `Embedder` whose vectors it keeps; `default_cache_dir` is the one
   default location.
+- `actors` (imported by name, not here): `embedding_on`, a cache's batches
+  embedded on an executor's workers, the model loaded once per worker.
 
 Imports run one way: `cache` depends on `embedder` and on `model` (its default
 embedder), `static` on `embedder`; `embedder` and `model` depend on no other
-module of the package, and none depends back on `cache`.
+module of the package, and none depends back on `cache`; `actors` depends on
+`cache` and on `toolkit.executor`, and nothing here on it.
 """
 
 from toolkit.embeddings.cache import EmbeddingCache, default_cache_dir, text_hash

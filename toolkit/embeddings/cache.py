@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,18 @@ from toolkit.embeddings.model import DEFAULT_MODEL, MiniLM
 from toolkit.errors import InputError
 from toolkit.progress import progress
 
-__all__ = ["CACHE_DIR", "DB_NAME", "EmbeddingCache", "default_cache_dir", "text_hash"]
+__all__ = [
+    "CACHE_DIR",
+    "DB_NAME",
+    "BatchRunner",
+    "EmbeddingCache",
+    "default_cache_dir",
+    "text_hash",
+]
+
+#: Embeds batches of texts somewhere (workers of a cluster, say), yielding one
+#: array a batch, in order: what `EmbeddingCache.runner` may be set to.
+BatchRunner = Callable[[Sequence[Sequence[str]]], Iterable[npt.NDArray[np.float32]]]
 
 #: Where a cache folder goes under its root when none is named (`default_cache_dir`).
 CACHE_DIR = Path(".ccorpus-cache") / "embeddings"
@@ -82,6 +93,10 @@ class EmbeddingCache:
     model's key on the compute path this machine takes (`model.model_key`).
     `embedded` and `hits` count vectors computed and served from disk over this
     object's life; `last_embedded` counts those of the latest call.
+
+    `runner`, when set (`toolkit.embeddings.actors.embedding_on`), embeds the
+    batches instead of this process: lookups and writes stay here, and the
+    batches are the ones this process would embed, so the vectors are too.
     """
 
     def __init__(
@@ -105,6 +120,7 @@ class EmbeddingCache:
         self.hits = 0
         self.last_embedded = 0
         self.embedder: Embedder = MiniLM() if embedder is None else embedder
+        self.runner: BatchRunner | None = None
         # the bundled model loads (its own bar) before the first batch, not inside it
         self._prepare: Callable[[bool], None] | None = (
             self.embedder.prepare if isinstance(self.embedder, MiniLM) else None
@@ -180,13 +196,18 @@ class EmbeddingCache:
         vectors: dict[tuple[str, str], npt.NDArray[np.float32]],
         batches: list[list[int]],
     ) -> None:
-        if missing and self._prepare is not None:
+        if missing and self._prepare is not None and self.runner is None:
             self._prepare(self.quiet)
-        for positions in progress(
-            batches, description="embedding", total=len(batches), quiet=self.quiet or not missing
+        texts_of = [[texts[i] for i in positions] for positions in batches]
+        if self.runner is None:
+            arrays: Iterable[npt.NDArray[np.float32]] = map(self._embed_batch, texts_of)
+        else:
+            arrays = self.runner(texts_of)
+        done = zip(batches, arrays, strict=True)
+        for positions, embedded in progress(
+            done, description="embedding", total=len(batches), quiet=self.quiet or not missing
         ):
             batch = [missing[i] for i in positions]
-            embedded = self._embed_batch([texts[i] for i in positions])
             with self._db:  # one transaction per batch: all of it lands, or none
                 self._db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?)",
