@@ -72,7 +72,7 @@ def _run(mode: str, corpus: Path, out: Path, stages: tuple[str, ...]) -> dict[st
     return figures
 
 
-def _same(a: Path, b: Path) -> dict[str, bool]:
+def same_outputs(a: Path, b: Path) -> dict[str, bool]:
     """Whether two runs wrote the same documents and the same report rows."""
     ra, rb = (json.loads((p / "dedup_report.json").read_text()) for p in (a, b))
     return {
@@ -113,7 +113,7 @@ def main(n: int = 100_000) -> None:
             name = "+".join(stages)
             memory = _run("memory", corpus, root / f"memory-{name}", stages)
             stream = _run("stream", corpus, root / f"stream-{name}", stages)
-            same = _same(root / f"memory-{name}", root / f"stream-{name}")
+            same = same_outputs(root / f"memory-{name}", root / f"stream-{name}")
             _print(name, memory, stream, same, n, plain)
 
 
