@@ -32,6 +32,7 @@ from toolkit.quality.profile import DEFAULT_PROFILE
 C = TypeVar("C")
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 4
@@ -62,6 +63,11 @@ class _Executor:
             _, docs = cast(tuple[int, list[Document]], item)
             self.batches.append([d.id for d in docs])
             yield fn(context, item)
+
+    def map_actors(
+        self, setup: Callable[[C], S], fn: Callable[[S, T], R], context: C, inputs: Iterable[T]
+    ) -> Iterator[R]:
+        raise AssertionError("quality scoring needs no actors")
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}

@@ -47,6 +47,7 @@ _REAL_SCORE = quality_scores._score_batch
 C = TypeVar("C")
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 
 @pytest.fixture(scope="session")
@@ -301,6 +302,11 @@ class _DriverDies:
             if count == self.after:
                 raise _Killed("the driver was killed")
             yield result
+
+    def map_actors(
+        self, setup: Callable[[C], S], fn: Callable[[S, T], R], context: C, inputs: Iterable[T]
+    ) -> Iterator[R]:
+        return self.cluster.map_actors(setup, fn, context, inputs)
 
     def describe(self) -> dict[str, Any]:
         return self.cluster.describe()
