@@ -9,11 +9,13 @@ and each Ray worker's and Ray's own servers' high-water marks.
 
 - dedup: exact, near and semantic stages (the semantic one through the
   hashed stand-in embedder of MiniLM's size, so the figures are dedup's),
-  streamed with `memory_mb` = 128; Ray runs the first pass, a shard a task.
+  streamed with `memory_mb` = 128; Ray runs the first pass, a shard a task,
+  and the embedding pass's batches on actors.
 - contamination check: the n-gram stage (through the executor, 512
   documents a task, the eval indexes put in the object store once) and the
-  semantic stage (in the driver whichever executor: static retrieval by the
-  real static model, windows scored by the same hashed stand-in for MiniLM,
+  semantic stage (static retrieval by the real static model in the driver;
+  windows embedded by the same hashed stand-in for MiniLM, on Ray's actors
+  under the Ray executor,
   so the offline verifier, fitted on MiniLM's cosines, is not applied and the
   cosine thresholds decide) against 400 eval items: the bundled bench sets
   and 300 passages cut from the corpus, so there are hits to compare.
