@@ -69,6 +69,9 @@ class _Executor:
     ) -> Iterator[R]:
         raise AssertionError("quality scoring needs no actors")
 
+    def release_actors(self) -> None:
+        pass
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
 

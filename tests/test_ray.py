@@ -58,6 +58,14 @@ def ray_cluster() -> Iterator[RayExecutor]:
     executor.close()
 
 
+@pytest.fixture(autouse=True)
+def _actors_released(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test's actors stop after it, as a stage's do: the next test's tasks need the CPUs."""
+    yield
+    if "ray_cluster" in request.fixturenames:
+        request.getfixturevalue("ray_cluster").release_actors()
+
+
 def _square(_: Any, x: int) -> int:
     return x * x
 
@@ -101,6 +109,51 @@ def test_actors_set_up_once_each_and_answer_in_input_order(ray_cluster: RayExecu
     assert {count for _, count, _ in results} == {1}  # never set up again per item
     local = list(LocalExecutor().map_actors(_setup, _tagged, "s", [1, 2]))
     assert [(pid, text) for pid, _, text in local] == [(os.getpid(), "s1"), (os.getpid(), "s2")]
+
+
+def test_an_actor_pool_outlives_one_map_and_gives_its_cpus_back_to_tasks(
+    ray_cluster: RayExecutor,
+) -> None:
+    first = list(ray_cluster.map_actors(_setup, _tagged, "p", range(6)))
+    again = list(ray_cluster.map_actors(_setup, _tagged, "p", range(6, 12)))
+    assert [text for _, _, text in first + again] == [f"p{x}" for x in range(12)]
+    assert {pid for pid, _, _ in again} == {pid for pid, _, _ in first}  # the same actors
+    assert {count for _, count, _ in first + again} == {1}  # set up once for both maps
+    other = list(ray_cluster.map_actors(_setup, _tagged, "q", range(2)))
+    assert not {pid for pid, _, _ in other} & {pid for pid, _, _ in first}  # new context, new pool
+    assert list(ray_cluster.map_shards(_square, None, [3, 4])) == [9, 16]  # tasks get the CPUs
+    ray_cluster.release_actors()  # a stage done with its model
+    after = list(ray_cluster.map_actors(_setup, _tagged, "p", range(2)))
+    assert not {pid for pid, _, _ in after} & {pid for pid, _, _ in first}  # set up anew
+
+
+def _dies_once_on_actor(state: tuple[int, int, str], x: int) -> int:
+    """`x`, logged; the first actor to meet 3 claims the flag (the context) and dies."""
+    flag = state[2]
+    if x == 3:
+        try:
+            os.rename(flag, flag + ".claimed")
+        except FileNotFoundError:
+            pass
+        else:
+            os._exit(1)
+    with open(flag + ".log", "a", encoding="utf-8") as log:
+        log.write(f"{x}\n")
+    return x
+
+
+def test_a_killed_actor_is_started_again_and_its_calls_answered_once(
+    ray_cluster: RayExecutor, tmp_path: Path
+) -> None:
+    flag = tmp_path / "die"
+    flag.write_text("")
+    inputs = list(range(10))
+    assert list(ray_cluster.map_actors(_setup, _dies_once_on_actor, str(flag), inputs)) == inputs
+    assert (tmp_path / "die.claimed").exists()  # the actor did die
+    done = {int(line) for line in (tmp_path / "die.log").read_text().split()}
+    # a call whose answer was in flight when its actor died may run twice (Ray's
+    # retries are at least once), but every input is answered once, in order
+    assert done == set(inputs)
 
 
 def _broken_setup(_: Any) -> Any:
@@ -307,6 +360,9 @@ class _DriverDies:
         self, setup: Callable[[C], S], fn: Callable[[S, T], R], context: C, inputs: Iterable[T]
     ) -> Iterator[R]:
         return self.cluster.map_actors(setup, fn, context, inputs)
+
+    def release_actors(self) -> None:
+        self.cluster.release_actors()
 
     def describe(self) -> dict[str, Any]:
         return self.cluster.describe()

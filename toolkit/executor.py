@@ -12,9 +12,12 @@ sent to the cluster once) and one input.
 `LocalExecutor` is what runs when nothing else is asked for: a plain loop.
 `RayExecutor` starts a local cluster on first use (the machine's CPUs, no
 dashboard, a small object store, usage stats off, logs quiet) or joins the
-one `address` names, and maps with Ray Data (`toolkit.ray_data`): one task
-(one CPU) a shard, or an actor pool of one actor a CPU, windows of inputs
-so memory stays bounded however many shards there are. A task whose worker
+one `address` names. Shards map with Ray Data (`toolkit.ray_data`): one
+task (one CPU) a shard, in windows of inputs so memory stays bounded however
+many shards there are. Actor work goes to a pool of one actor a CPU
+(`toolkit.ray_actors`) that lasts while the same setup and context keep
+coming, so a model loads once per actor for a whole stage, not once per
+call; the next shard map or other actor work gets the CPUs back. A task whose worker
 dies is run again (`max_retries`), so a killed worker costs its shard's
 work once more, never a lost or doubled shard. An error a task raises on
 purpose (a `CorpusError`) reaches the caller as itself.
@@ -34,6 +37,7 @@ from typing import Any, Protocol, TypeVar
 
 from toolkit import ray_data
 from toolkit.errors import ConfigError
+from toolkit.ray_actors import ActorPool
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "open_executor"]
 
@@ -46,7 +50,6 @@ R = TypeVar("R")
 _OBJECT_STORE_MB = 256  # a local cluster's shared memory: shards pass through it, a few at once
 _MAX_RETRIES = 3
 _WINDOW_PER_CPU = 4  # shards a dataset holds, per CPU of the cluster
-_ACTOR_WINDOW_PER_CPU = 64  # inputs an actor pool's dataset holds, per CPU (a model loads once)
 _CONNECT_TIMEOUT_S = 5.0  # how long a named cluster's address may take to accept a connection
 
 
@@ -68,7 +71,12 @@ class Executor(Protocol):
         inputs: Iterable[T],
     ) -> Iterator[R]:
         """`fn(state, x)` for each of `inputs`, in input order, where `state =
-        setup(context)` is made once per worker (a model loaded, say)."""
+        setup(context)` is made once per worker (a model loaded, say). The workers may
+        stay for the next call with the same setup and context, until `release_actors`."""
+        ...
+
+    def release_actors(self) -> None:
+        """Stop the workers `map_actors` set up (a stage is done with its model)."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -98,6 +106,9 @@ class LocalExecutor:
         state = setup(context)
         for item in inputs:
             yield fn(state, item)
+
+    def release_actors(self) -> None:
+        pass
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
@@ -129,6 +140,7 @@ class RayExecutor:
         self.max_retries = max_retries
         self._started = False
         self._cpus = 1
+        self._pool: ActorPool | None = None
 
     def _ray(self) -> Any:
         try:
@@ -167,6 +179,7 @@ class RayExecutor:
 
     def map_shards(self, fn: Callable[[C, T], R], context: C, inputs: Iterable[T]) -> Iterator[R]:
         ray = self._ray()
+        self.release_actors()  # tasks need the CPUs an idle pool holds
         apply = ray_data.task_fn(fn, ray.put(context))
 
         def mapped(dataset: Any, _rows: int) -> Any:
@@ -188,28 +201,30 @@ class RayExecutor:
         inputs: Iterable[T],
     ) -> Iterator[R]:
         ray = self._ray()
-        worker = ray_data.actor_class(setup, fn, ray.put(context))
-
-        def mapped(dataset: Any, rows: int) -> Any:
-            return dataset.map_batches(
-                worker,
-                batch_size=1,
-                batch_format="pyarrow",
-                num_cpus=1,
-                compute=ray.data.ActorPoolStrategy(size=min(rows, self._cpus)),
+        pool = self._pool
+        if pool is None or not pool.serves(setup, fn, context):
+            self.release_actors()
+            pool = self._pool = ActorPool(
+                ray, setup, fn, context, size=self._cpus, max_retries=self.max_retries
             )
+        yield from pool.map(inputs)
 
-        yield from ray_data.map_rows(ray, inputs, _ACTOR_WINDOW_PER_CPU * self._cpus, mapped)
+    def release_actors(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.address or "local"}
 
     def close(self) -> None:
-        """Stop the cluster this executor started (a joined one keeps running)."""
+        """Stop this executor's actors, and the cluster it started (a joined one keeps running)."""
+        loaded: Any = sys.modules.get("ray")
+        if self._pool is not None and loaded is not None and loaded.is_initialized():
+            self.release_actors()
+        self._pool = None
         if self._started:
-            import ray
-
-            ray.shutdown()
+            loaded.shutdown()
             self._started = False
 
 

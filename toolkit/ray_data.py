@@ -1,16 +1,16 @@
-"""Ray Data under `RayExecutor`: inputs become rows, a map runs on them, results return in order.
+"""Ray Data under `RayExecutor.map_shards`: inputs become rows, results return in order.
 
 Each input is one row of its own block (`from_items`, pickled with its
-position), so `map_batches(batch_size=1)` is one task, or one actor call,
-per input; Ray Data streams the results back in input order
-(`preserve_order`, and a reorder by position for good measure). A
+position), so `map_batches(batch_size=1)` is one task per input; Ray Data
+streams the results back in input order (`preserve_order`, and a reorder
+by position for good measure). A
 generator of inputs is cut into windows, each its own dataset, so memory
 holds one window's inputs and results, never the whole run's.
 
 The work function's value, or the exception it raised, travels back
 pickled in the row, so an error raised on purpose (a `CorpusError`)
 reaches the caller as itself and is not retried; a task whose worker dies
-is run again (`max_retries`) and an actor restarted, and one that fails
+is run again (`max_retries`), and one that fails
 for good ends the map with one line. Ray Data's own progress bars and
 log lines stay off the terminal; the commands draw their own.
 """
@@ -27,9 +27,9 @@ from typing import Any
 
 from toolkit.errors import CorpusError
 
-__all__ = ["configure", "map_rows"]
+__all__ = ["FAILED", "configure", "map_rows", "outcome", "task_fn"]
 
-_FAILED = "executor ray: a task failed"
+FAILED = "executor ray: a task failed"
 
 
 def configure(ray: Any) -> None:
@@ -45,7 +45,7 @@ def configure(ray: Any) -> None:
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a failure is our one line
 
 
-def _outcome(call: Callable[[Any], Any], blob: bytes) -> bytes:
+def outcome(call: Callable[[Any], Any], blob: bytes) -> bytes:
     """`call(input)`'s value, or the exception it raised, pickled."""
     try:
         return pickle.dumps((True, call(pickle.loads(blob))), protocol=5)
@@ -54,13 +54,13 @@ def _outcome(call: Callable[[Any], Any], blob: bytes) -> bytes:
             return pickle.dumps((False, err), protocol=5)
         except Exception:  # an exception that will not pickle: its message will
             line = f"{type(err).__name__}: {err}".splitlines()[0]
-            return pickle.dumps((False, CorpusError(f"{_FAILED}: {line}")), protocol=5)
+            return pickle.dumps((False, CorpusError(f"{FAILED}: {line}")), protocol=5)
 
 
 def _apply(call: Callable[[Any], Any], batch: Any) -> Any:
     """One batch (an Arrow table of position `i` and pickled input `x`) mapped."""
     pa: Any = importlib.import_module("pyarrow")  # untyped: used as Any
-    outcomes = [_outcome(call, blob) for blob in batch.column("x").to_pylist()]
+    outcomes = [outcome(call, blob) for blob in batch.column("x").to_pylist()]
     return pa.table({"i": batch.column("i"), "y": pa.array(outcomes, pa.large_binary())})
 
 
@@ -74,32 +74,6 @@ def task_fn(fn: Callable[[Any, Any], Any], shared: Any) -> Callable[[Any], Any]:
         return _apply(lambda x: fn(context, x), batch)
 
     return apply
-
-
-def actor_class(setup: Callable[[Any], Any], fn: Callable[[Any, Any], Any], shared: Any) -> type:
-    """The callable class of an actor: `setup(context)` once, then `fn(state, x)` per
-    input. An error in `setup` is answered for every input, as the error it was."""
-
-    class Worker:
-        def __init__(self) -> None:
-            import ray
-
-            self.state: Any = None
-            self.error: Exception | None = None
-            try:
-                self.state = setup(ray.get(shared))
-            except Exception as err:
-                self.error = err
-
-        def __call__(self, batch: Any) -> Any:
-            def call(x: Any) -> Any:
-                if self.error is not None:
-                    raise self.error
-                return fn(self.state, x)
-
-            return _apply(call, batch)
-
-    return Worker
 
 
 def map_rows(
@@ -133,7 +107,7 @@ def _in_order(ray: Any, dataset: Any) -> Iterator[Any]:
         except ray.exceptions.RayError as err:  # a task's worker died more often than retried
             text = str(err).strip()
             first = text.splitlines()[0] if text else type(err).__name__
-            raise CorpusError(f"{_FAILED}: {first}") from None
+            raise CorpusError(f"{FAILED}: {first}") from None
         waiting[int(row["i"])] = row["y"]
         while expected in waiting:
             ok, value = pickle.loads(waiting.pop(expected))

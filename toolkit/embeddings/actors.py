@@ -7,7 +7,11 @@ and embed batch after batch; lookups and SQLite writes stay in this
 process. The batches are those the cache cuts here, so the vectors are the
 same bytes. The bundled MiniLM is sent by the compute path this process
 chose (precision and device, as `select_path` resolved them here), so a
-worker on another machine computes the vectors the cache's model name says;
+worker on another machine computes the vectors the cache's model name says.
+On a CPU's bf16 path the vectors also depend on torch's thread count (the
+AMX kernels split their sums by it: one text in a hundred moves by 1e-4),
+and Ray starts a worker of one CPU with one thread, so the worker takes
+this process's count and its vectors are the bytes this process would write;
 any other embedder is sent as itself, so it must pickle (a module-level
 function or class does).
 """
@@ -15,6 +19,7 @@ function or class does).
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +42,7 @@ class EmbedJob:
     embedder: Embedder | None = None  # None: the bundled MiniLM on `precision`, `device`
     precision: str = "fp32"
     device: str = "cpu"
+    threads: int | None = None  # torch's intra-op threads, where they change the vectors
 
 
 def job_for(cache: EmbeddingCache) -> EmbedJob:
@@ -44,14 +50,21 @@ def job_for(cache: EmbeddingCache) -> EmbedJob:
     if isinstance(embedder, MiniLM):
         path = select_path(embedder.precision, device=embedder.device)
         precision = "bf16" if path.bf16 else "fp32"
-        return EmbedJob(cache.model_name, precision=precision, device=path.device)
+        threads = _torch_threads() if path.bf16 and path.device == "cpu" else None
+        return EmbedJob(cache.model_name, precision=precision, device=path.device, threads=threads)
     return EmbedJob(cache.model_name, embedder=embedder)
+
+
+def _torch_threads() -> int:
+    return int(importlib.import_module("torch").get_num_threads())
 
 
 def load(job: EmbedJob) -> tuple[Embedder, str]:
     """A worker's setup: the embedder, loaded (the bundled model's weights read once)."""
     if job.embedder is not None:
         return job.embedder, job.name
+    if job.threads is not None:
+        importlib.import_module("torch").set_num_threads(job.threads)
     model = MiniLM(job.precision, device=job.device)
     model.prepare(quiet=True)
     return model, job.name
@@ -73,8 +86,9 @@ def executor_runner(executor: Executor, job: EmbedJob) -> BatchRunner:
 
 @contextlib.contextmanager
 def embedding_on(cache: EmbeddingCache | None, executor: Executor | None) -> Iterator[None]:
-    """Within the block, `cache` embeds on `executor`'s workers, unless the executor
-    is this process (or either is None): then nothing changes."""
+    """Within the block, `cache` embeds on `executor`'s workers, the model loaded once
+    per worker for the whole block, unless the executor is this process (or either
+    is None): then nothing changes."""
     if cache is None or executor is None or executor.in_process:
         yield
         return
@@ -84,3 +98,4 @@ def embedding_on(cache: EmbeddingCache | None, executor: Executor | None) -> Ite
         yield
     finally:
         cache.runner = previous
+        executor.release_actors()  # the model's workers give their CPUs back
