@@ -111,6 +111,20 @@ def test_approximate_indexes_find_what_the_exact_one_finds(index: str) -> None:
     assert approx == exact
 
 
+def test_the_flat_index_finds_every_pair_at_the_threshold_and_leaves_faiss_as_it_was() -> None:
+    import faiss
+
+    vectors = clustered_vectors(groups=60, size=3, dim=32, seed=1)
+    products = vectors @ vectors.T
+    threshold = float(np.quantile(products[np.triu_indices(len(vectors), 1)], 0.995))
+    want = {(a, b) for a, b in zip(*np.nonzero(np.triu(products >= threshold, 1)), strict=True)}
+    before = faiss.cvar.distance_compute_blas_threshold
+    found, kind = _pairs(vectors, semantic(threshold, semantic_index="flat"))
+    assert kind == "flat" and len(want) > 60
+    assert found == {(int(a), int(b)) for a, b in want}  # exact, the threshold included
+    assert faiss.cvar.distance_compute_blas_threshold == before  # other searches untouched
+
+
 def test_index_is_chosen_by_corpus_size() -> None:
     config = semantic(0.9, approx_above=100, cluster_above=1000)
     sizes = (100, 101, 1000, 1001)
