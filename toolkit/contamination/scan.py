@@ -15,7 +15,6 @@ scan n-grams only.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -84,12 +83,12 @@ def batches(pairs: Iterable[tuple[str, Document]]) -> Iterator[Batch]:
 
 
 def scan_setup(job: ScanJob) -> State:
-    """A worker's state: the job and its static embedder, loaded once (from the
-    local model folder, quietly: a worker prints nothing and fetches nothing)."""
+    """A worker's state: the job and its static embedder, loaded once, quietly, from
+    the machine's model folder (distilled there first, offline, where it is not:
+    a worker fetches nothing and prints nothing)."""
     static = job.static
     if static is None or static.embedder is not None:
         return job, static.embedder if static is not None else None
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     embedder = static_embedder(quiet=True)
     if static_model_name() != static.name:
         raise InputError(
