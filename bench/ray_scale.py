@@ -11,22 +11,24 @@ and each Ray worker's and Ray's own servers' high-water marks.
   hashed stand-in embedder of MiniLM's size, so the figures are dedup's),
   streamed with `memory_mb` = 128; Ray runs the first pass, a shard a task,
   and the embedding pass's batches on actors.
-- contamination check: the n-gram stage (through the executor, 512
-  documents a task, the eval indexes put in the object store once) and the
-  semantic stage (static retrieval by the real static model in the driver;
-  windows embedded by the same hashed stand-in for MiniLM, on Ray's actors
-  under the Ray executor,
-  so the offline verifier, fitted on MiniLM's cosines, is not applied and the
-  cosine thresholds decide) against 400 eval items: the bundled bench sets
-  and 300 passages cut from the corpus, so there are hits to compare.
+- contamination check: the first pass through the executor (512 documents
+  a task on Ray's actors, the eval indexes and the units' static vectors put
+  in the object store once): each batch's n-gram scan and its static
+  retrieval by the real static model (loaded once per actor, each batch's
+  top-k folded in the driver); then the semantic stage's windows, embedded
+  by the same hashed stand-in for MiniLM, on Ray's actors under the Ray
+  executor, so the offline verifier, fitted on MiniLM's cosines, is not
+  applied and the cosine thresholds decide. 400 eval items: the bundled
+  bench sets and 300 passages cut from the corpus, so there are hits to
+  compare.
 
 Identical output means the same kept and rejected documents, report rows
 and stage figures (dedup), the same hits, nearest cosines and closest
 documents (contamination). On a machine of few cores Ray gains little or
 loses (the cluster's start, tasks handed through the object store, the
-driver and the workers sharing the cores; the check gains where its n-gram
-tasks overlap the driver's embedding): the point is the same output and
-each process's memory bounded, whatever the corpus size.
+driver and the workers sharing the cores; the check's first pass, n-grams
+and static retrieval together, divides by the workers): the point is the
+same output and each process's memory bounded, whatever the corpus size.
 """
 
 from __future__ import annotations

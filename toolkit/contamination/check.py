@@ -1,17 +1,18 @@
 """The contamination check: eval items against a corpus and generation plans.
 
 Items are split into match units (`toolkit.contamination.units`: the stem,
-each choice, the answer, the whole). One streaming pass over the corpus feeds
-both the n-gram scan of every unit and the semantic retrieval of each item's
-stem; a second pass reads only the semantic candidates, whose windows the
-offline verifier (and the LLM judge, when configured) decides. Plan files are
-checked the same way, their prompts standing in for documents, so a leak can
-be caught before anything is generated.
+each choice, the answer, the whole). One streaming pass over the corpus, in
+batches the executor's workers take (`toolkit.contamination.scan`), feeds both
+the n-gram scan of every unit and the static retrieval of each item's stem;
+a second pass reads only the semantic candidates, whose windows the offline
+verifier (and the LLM judge, when configured) decides. Plan files are checked
+the same way, their prompts standing in for documents, so a leak can be
+caught before anything is generated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -21,14 +22,8 @@ import numpy as np
 from toolkit.contamination.evals import EvalItem
 from toolkit.contamination.hits import Hit
 from toolkit.contamination.judge import JudgeSetup
-from toolkit.contamination.matches import (
-    NgramJob,
-    UnitPlan,
-    judged,
-    ngram_task,
-    plan_units,
-    semantic_hit,
-)
+from toolkit.contamination.matches import NgramJob, UnitPlan, judged, plan_units, semantic_hit
+from toolkit.contamination.scan import batches, scan_batches
 from toolkit.contamination.semantic import DocKey, SemanticCheck
 from toolkit.contamination.units import UNIT_POLICIES, Unit
 from toolkit.contamination.verifier import VERIFIERS, features, load_verifier
@@ -43,7 +38,6 @@ from toolkit.progress import progress
 
 __all__ = ["CheckOptions", "CheckResult", "check_contamination", "iter_sources"]
 
-_CHUNK_DOCS = 512
 #: Who finds each eval unit's nearest documents: static model2vec vectors or MiniLM.
 RETRIEVALS = ("static", "minilm")
 
@@ -136,18 +130,6 @@ def iter_sources(corpus: Path, plans: Sequence[Path]) -> Iterator[tuple[str, Doc
             yield f"plan:{plan}", Document(item.plan_id, cast(Kind, item.kind), item.prompt)
 
 
-def _chunks(pairs: Iterable[tuple[str, Document]]) -> Iterator[tuple[str, list[Document]]]:
-    source, chunk = "", list[Document]()
-    for src, doc in pairs:
-        if chunk and (src != source or len(chunk) >= _CHUNK_DOCS):
-            yield source, chunk
-            chunk = []
-        source = src
-        chunk.append(doc)
-    if chunk:
-        yield source, chunk
-
-
 def check_contamination(
     corpus: str | Path,
     items: Sequence[EvalItem],
@@ -163,9 +145,9 @@ def check_contamination(
 
     `cache` is an `EmbeddingCache` to use instead of opening one at
     `options.cache_dir`; `judge` has the strongest semantic candidates judged
-    (see `toolkit.contamination.judge`). `executor` runs the n-gram scan of
-    the corpus's batches and MiniLM on the semantic stage's windows (default:
-    in this process); the hits are the same.
+    (see `toolkit.contamination.judge`). `executor` runs the n-gram scan and
+    static retrieval of the corpus's batches and MiniLM on the semantic
+    stage's windows (default: in this process); the hits are the same.
     """
     opts = options or CheckOptions()
     opts.validate()
@@ -175,9 +157,9 @@ def check_contamination(
     result = CheckResult(
         corpus, items, opts, plan.too_short, [], units=plan.units, empty=plan.empty
     )
-    semantic = None
+    semantic: SemanticCheck | None = None
+    static: EmbeddingCache | None = None
     own_cache = opts.semantic and cache is None
-    static = None
     if opts.semantic:
         # the static model (kept once per machine) is made ready before any bar starts
         embedder = static_embedder(quiet=opts.quiet)
@@ -222,25 +204,22 @@ def _scan(
     plan_paths: list[Path],
     executor: Executor,
 ) -> None:
-    """The first pass: each batch counted and embedded here as it is handed out,
-    its n-grams scanned by `executor`, the hits taken in input order."""
-    opts, items, corpus = result.options, result.items, result.corpus
-    pairs = progress(iter_sources(corpus, plan_paths), description="checking", quiet=opts.quiet)
+    """The first pass: batches counted here, scanned by `executor` (`contamination.scan`)."""
+    opts, sources = result.options, iter_sources(result.corpus, plan_paths)
+    pairs = progress(sources, description="checking", quiet=opts.quiet)
 
-    def handed_out() -> Iterator[tuple[str, list[Document]]]:
-        for source, docs in _chunks(pairs):
+    def counted() -> Iterator[tuple[str, list[Document]]]:
+        for source, docs in batches(pairs):
             if source == "corpus":
                 result.documents += len(docs)
                 result.characters += sum(len(d.text) for d in docs)
             else:
                 name = source.removeprefix("plan:")
                 result.plans[name] = result.plans.get(name, 0) + len(docs)
-            if semantic is not None:
-                semantic.add(docs, source)
             yield source, docs
 
-    job = NgramJob(plan, items, opts.gate_ngram, opts.gate_short)
-    for hits in executor.map_shards(ngram_task, job, handed_out()):
+    job = NgramJob(plan, result.items, opts.gate_ngram, opts.gate_short)
+    for hits in scan_batches(counted(), job, semantic, executor):
         result.hits.extend(hits)
     for path in plan_paths:
         result.plans.setdefault(str(path), 0)

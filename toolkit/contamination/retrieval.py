@@ -9,7 +9,10 @@ best sentence and each unit keeps its `top_k` documents. With
 caches under their ids, plus passages over long documents' tails (the model
 reads only a text's first ~200 words). Scores are exact cosines of every unit
 against every part in bounded blocks, one matrix product per batch for all
-units together; each unit's top-k depends on it and the corpus alone.
+units together; each unit's top-k depends on it and the corpus alone. A
+batch's own top-k (`batch_top_k`) is pure, so a worker of the check's
+executor computes it beside the batch's n-gram scan, and `Retrieval.take`
+folds it in here (`fold_top_k`): the same top-k as a merge of the whole batch.
 
 Unit vectors are kept per group (eval set) in one cache row, keyed by a digest
 of that group's texts, so a rerun, or another eval beside it, embeds none.
@@ -21,15 +24,32 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from toolkit.contamination.windows import passages, window_sizes, windows
 from toolkit.document import Document
-from toolkit.embeddings import EmbeddingCache, MiniLM, embed_uncached, load_embedder, select_path
+from toolkit.embeddings import (
+    Embedder,
+    EmbeddingCache,
+    MiniLM,
+    embed_uncached,
+    load_embedder,
+    select_path,
+)
 
-__all__ = ["DocKey", "Retrieval", "token_lengths", "unit_vectors"]
+__all__ = [
+    "BatchTopK",
+    "DocKey",
+    "Retrieval",
+    "batch_top_k",
+    "fold_top_k",
+    "static_parts",
+    "token_lengths",
+    "unit_vectors",
+]
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
@@ -79,7 +99,7 @@ def unit_vectors(
 
 
 class Retrieval:
-    """Each unit's `top_k` documents (`add` per batch), then `candidates`."""
+    """Each unit's `top_k` documents (`add` or `take` per batch), then `candidates`."""
 
     def __init__(
         self,
@@ -123,71 +143,47 @@ class Retrieval:
         self._doc_index: dict[DocKey, int] = {}
 
     def add(self, docs: Sequence[Document], source: str) -> None:
-        """Retrieval for one batch of documents."""
+        """Retrieval for one batch of documents, here (see `take` for a batch whose
+        static retrieval ran elsewhere)."""
         if not docs or not self.texts:
             return
-        first = len(self.doc_keys)
-        self.doc_keys.extend((source, doc.id) for doc in docs)
         if self.minilm_retrieval:
-            vectors, owner = self._minilm_parts(docs, first, as_ids=source == "corpus")
+            vectors, owner = self._minilm_parts(docs, as_ids=source == "corpus")
         else:
-            vectors, owner = self._static_parts(docs, first)
-        if len(owner):
-            self._merge(vectors, owner)
-        self.stats["documents"] += len(docs)
-        self.stats["passages"] += len(owner)
+            vectors, owner = static_parts(
+                self.static.embedder, self.static.model_name, docs, self.min_words
+            )
+        found = batch_top_k(self.query, vectors, owner, self.top_k)
+        self.take([(source, doc.id) for doc in docs], found)
 
-    def _static_parts(self, docs: Sequence[Document], first: int) -> tuple[F32, I64]:
-        """Static vectors of every sentence of `min_words` words or more (of the
-        whole text when it has none), and each one's document."""
-        texts: list[str] = []
-        owner: list[int] = []
-        for offset, doc in enumerate(docs):
-            parts = _long_sentences(doc.text, self.min_words)
-            texts.extend(parts)
-            owner.extend([first + offset] * len(parts))
-        vectors = embed_uncached(self.static.embedder, texts, self.static.model_name)
-        return vectors, np.asarray(owner, dtype=np.int64)
+    def take(self, keys: Sequence[DocKey], found: BatchTopK) -> None:
+        """Fold a batch's own top-k (`batch_top_k`, documents numbered within the
+        batch) into each unit's running top-k; `keys` are the batch's documents."""
+        if not keys or not self.texts:
+            return
+        first = len(self.doc_keys)
+        self.doc_keys.extend(keys)
+        if found.parts:
+            self.best, self.best_doc = fold_top_k(
+                self.best, self.best_doc, found.scores, found.docs + first, self.top_k
+            )
+        self.stats["documents"] += len(keys)
+        self.stats["passages"] += found.parts
 
-    def _minilm_parts(
-        self, docs: Sequence[Document], first: int, *, as_ids: bool
-    ) -> tuple[F32, I64]:
+    def _minilm_parts(self, docs: Sequence[Document], *, as_ids: bool) -> tuple[F32, I64]:
         """MiniLM document vectors (the entries dedup writes; plan prompts are keyed
         by text) and passages over long documents' tails, and each one's document."""
         ids = [d.id for d in docs] if as_ids else None
         vectors = [self.cache.get_or_embed(ids, [d.text for d in docs])]
-        owner = [np.arange(first, first + len(docs))]
+        owner = [np.arange(len(docs))]
         tails: list[str] = []
         for offset, doc in enumerate(docs):
             spans = passages(doc.text)
             tails.extend(doc.text[a:b] for a, b in spans)
-            owner.append(np.full(len(spans), first + offset, dtype=np.int64))
+            owner.append(np.full(len(spans), offset, dtype=np.int64))
         if tails:
             vectors.append(self.cache.get_or_embed(None, tails))
         return np.concatenate(vectors), np.concatenate(owner)
-
-    def _merge(self, vectors: F32, owner: I64) -> None:
-        """Fold this batch's documents into each unit's running top-k, a document
-        scoring its best part; exact cosines in blocks of at most `_CELLS` scores.
-        Ties go to the earlier document, so the order is the corpus's."""
-        order = np.argsort(owner, kind="stable")
-        vectors, owner = vectors[order], owner[order]
-        docs = np.unique(owner)
-        best = np.full((len(self.query), len(docs)), -np.inf, dtype=np.float32)
-        step = max(1, _CELLS // max(len(self.query), 1))
-        for start in range(0, len(vectors), step):
-            block = self.query @ vectors[start : start + step].T
-            owners = owner[start : start + step]
-            cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-            pooled = np.maximum.reduceat(block, cuts, axis=1)
-            columns = np.searchsorted(docs, owners[cuts])
-            best[:, columns] = np.maximum(best[:, columns], pooled)
-        scores = np.concatenate([self.best, best], axis=1)
-        ids = np.concatenate([self.best_doc, np.broadcast_to(docs, best.shape)], axis=1)
-        scores[ids < 0] = -np.inf
-        first = np.argsort(-scores, axis=1, kind="stable")[:, : self.top_k]
-        self.best = np.take_along_axis(scores, first, axis=1)
-        self.best_doc = np.where(np.isfinite(self.best), np.take_along_axis(ids, first, axis=1), -1)
 
     def candidates(self, also: Mapping[int, Iterable[DocKey]] | None = None) -> set[DocKey]:
         """Documents to read in step 2: each unit's top-k, and `also[row]` (documents
@@ -202,6 +198,64 @@ class Retrieval:
         self._rows_of = rows_of
         self.stats["candidates"] = len(rows_of)
         return set(rows_of)
+
+
+@dataclass(frozen=True)
+class BatchTopK:
+    """One batch's best documents for each unit, best first (ties: the earlier
+    document): `scores` and `docs` (positions in the batch), units x at most
+    top_k; `parts` is how many parts (sentences, passages) were scored."""
+
+    scores: F32
+    docs: I64
+    parts: int
+
+
+def static_parts(
+    embedder: Embedder, name: str, docs: Sequence[Document], min_words: int
+) -> tuple[F32, I64]:
+    """Static vectors of every sentence of `min_words` words or more (of the whole
+    text when it has none), and each one's document (its position in `docs`)."""
+    texts: list[str] = []
+    owner: list[int] = []
+    for offset, doc in enumerate(docs):
+        parts = _long_sentences(doc.text, min_words)
+        texts.extend(parts)
+        owner.extend([offset] * len(parts))
+    return embed_uncached(embedder, texts, name), np.asarray(owner, dtype=np.int64)
+
+
+def batch_top_k(query: F32, vectors: F32, owner: I64, top_k: int) -> BatchTopK:
+    """Each unit's `top_k` documents of one batch, a document scoring its best part;
+    exact cosines in blocks of at most `_CELLS` scores. Pure: it runs wherever the
+    batch is, and `fold_top_k` gives what one merge of the whole batch would."""
+    order = np.argsort(owner, kind="stable")
+    vectors, owner = vectors[order], owner[order]
+    docs = np.unique(owner)
+    best = np.full((len(query), len(docs)), -np.inf, dtype=np.float32)
+    step = max(1, _CELLS // max(len(query), 1))
+    for start in range(0, len(vectors), step):
+        block = query @ vectors[start : start + step].T
+        owners = owner[start : start + step]
+        cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        pooled = np.maximum.reduceat(block, cuts, axis=1)
+        columns = np.searchsorted(docs, owners[cuts])
+        best[:, columns] = np.maximum(best[:, columns], pooled)
+    first = np.argsort(-best, axis=1, kind="stable")[:, :top_k]
+    return BatchTopK(np.take_along_axis(best, first, axis=1), docs[first], len(owner))
+
+
+def fold_top_k(best: F32, best_doc: I64, scores: F32, docs: I64, top_k: int) -> tuple[F32, I64]:
+    """The running top-k (`best`, `best_doc`; -inf and -1 where empty) with a later
+    batch's top-k folded in. Ties go to the earlier document, so the order is the
+    corpus's: the top-k of both equals the top-k of the running one and the whole
+    batch, since a document outside the batch's own top-k has k before it."""
+    scores = np.concatenate([best, scores], axis=1)
+    ids = np.concatenate([best_doc, docs], axis=1)
+    scores[ids < 0] = -np.inf
+    first = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
+    kept = np.take_along_axis(scores, first, axis=1)
+    return kept, np.where(np.isfinite(kept), np.take_along_axis(ids, first, axis=1), -1)
 
 
 def _long_sentences(text: str, min_words: int) -> list[str]:

@@ -47,7 +47,6 @@ import numpy as np
 import numpy.typing as npt
 from rich.console import Console
 
-from toolkit.embeddings.embedder import Embedder
 from toolkit.errors import InputError
 from toolkit.progress import Step, note, step
 
@@ -56,6 +55,7 @@ __all__ = [
     "MODEL_DIR_ENV",
     "STATIC_MODEL",
     "Distiller",
+    "StaticEmbedder",
     "default_root",
     "ensure_static_model",
     "key_inputs",
@@ -340,21 +340,28 @@ def load_static_model(
     return _open(ensure_static_model(directory, quiet=quiet, distill=distill))
 
 
-def static_embedder(
-    directory: str | Path | None = None, *, quiet: bool = True, distill: Distiller | None = None
-) -> Embedder:
-    """An `Embedder` (texts -> L2-normalised float32 rows) over the static model kept
-    under `directory` (default `default_root()`). The model is made ready now, so a
-    distillation shows its own notice and bar before any embedding bar starts."""
-    model = load_static_model(directory, quiet=quiet, distill=distill)
+class StaticEmbedder:
+    """The static model as an `Embedder` (texts -> L2-normalised float32 rows). A
+    worker of an executor loads its own (`static_embedder`) rather than being sent
+    this one, model and all: the type says which embedder that is."""
 
-    def embed(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, PCA_DIMS), dtype=np.float32)
         vectors = np.asarray(
-            model.encode(list(texts), normalize=True, use_multiprocessing=False), np.float32
+            self.model.encode(list(texts), normalize=True, use_multiprocessing=False), np.float32
         )
         norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), np.float32(1e-12))
         return np.asarray(vectors / norms, dtype=np.float32)
 
-    return embed
+
+def static_embedder(
+    directory: str | Path | None = None, *, quiet: bool = True, distill: Distiller | None = None
+) -> StaticEmbedder:
+    """A `StaticEmbedder` over the static model kept under `directory` (default
+    `default_root()`). The model is made ready now, so a distillation shows its own
+    notice and bar before any embedding bar starts."""
+    return StaticEmbedder(load_static_model(directory, quiet=quiet, distill=distill))
