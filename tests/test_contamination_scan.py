@@ -112,6 +112,9 @@ class _Elsewhere:
         for item in inputs:
             yield _sent(fn(state, _sent(item)))
 
+    def release_actors(self) -> None:
+        pass
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name}
 

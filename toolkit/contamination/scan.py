@@ -137,7 +137,10 @@ def scan_batches(
                 semantic.add(docs, source)
             yield source, docs
 
-    for hits, found in executor.map_actors(scan_setup, scan_task, context, handed_out()):
-        if semantic is not None and found is not None:
-            semantic.take(keys.popleft(), found)
-        yield hits
+    try:
+        for hits, found in executor.map_actors(scan_setup, scan_task, context, handed_out()):
+            if semantic is not None and found is not None:
+                semantic.take(keys.popleft(), found)
+            yield hits
+    finally:
+        executor.release_actors()  # the static model's workers give their CPUs back
