@@ -62,8 +62,10 @@ WORDS = re.compile(r"\w+")
 def token_lengths(cache: EmbeddingCache) -> Callable[[Sequence[str]], list[int]] | None:
     """How the bundled MiniLM measures texts (its tokens, up to what it reads), for
     `get_or_embed(lengths=...)`: batches of one length pad nothing, so a window's
-    vector is the same whichever other units' windows were embedded beside it.
-    None for other embedders, whose batches are taken as they come."""
+    vector is the same whichever other units' windows were embedded beside it
+    (on fp32; a CPU's AMX bf16 kernels still move it by up to 1e-3 in cosine
+    with the batch's size). None for other embedders, whose batches are taken
+    as they come."""
     embedder = cache.embedder
     if not isinstance(embedder, MiniLM):
         return None
