@@ -65,7 +65,13 @@ class _Executor:
             yield fn(context, item)
 
     def map_actors(
-        self, setup: Callable[[C], S], fn: Callable[[S, T], R], context: C, inputs: Iterable[T]
+        self,
+        setup: Callable[[C], S],
+        fn: Callable[[S, T], R],
+        context: C,
+        inputs: Iterable[T],
+        *,
+        gpus: float = 0,
     ) -> Iterator[R]:
         raise AssertionError("quality scoring needs no actors")
 

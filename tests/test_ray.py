@@ -32,8 +32,8 @@ from toolkit.dedup import deduplicate
 from toolkit.dedup import scan as dedup_scan
 from toolkit.document import Document
 from toolkit.embeddings import EmbeddingCache, MiniLM
-from toolkit.embeddings.actors import embedding_on
-from toolkit.errors import CorpusError, InputError
+from toolkit.embeddings.actors import EmbedJob, embedding_on
+from toolkit.errors import ConfigError, CorpusError, InputError
 from toolkit.executor import LocalExecutor, RayExecutor
 from toolkit.io import read_documents, write_documents
 from toolkit.pipeline import BuildOptions, run_build
@@ -52,7 +52,7 @@ S = TypeVar("S")
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayExecutor]:
-    executor = RayExecutor(num_cpus=2)
+    executor = RayExecutor(num_cpus=2, num_gpus=1)  # a GPU in name: Ray's count of it
     list(executor.map_shards(_square, None, [0]))  # start it once, here
     yield executor
     executor.close()
@@ -154,6 +154,33 @@ def test_a_killed_actor_is_started_again_and_its_calls_answered_once(
     # a call whose answer was in flight when its actor died may run twice (Ray's
     # retries are at least once), but every input is answered once, in order
     assert done == set(inputs)
+
+
+def _gpu_setup(_: Any) -> tuple[int, list[str]]:
+    import ray
+
+    return os.getpid(), [str(i) for i in ray.get_gpu_ids()]
+
+
+def _gpu_of(state: tuple[int, list[str]], x: int) -> tuple[int, list[str], int]:
+    return state[0], state[1], x
+
+
+def test_workers_that_need_a_gpu_get_one_each_and_are_as_many_as_the_gpus(
+    ray_cluster: RayExecutor,
+) -> None:
+    results = list(ray_cluster.map_actors(_gpu_setup, _gpu_of, None, range(6), gpus=1))
+    assert [x for _, _, x in results] == list(range(6))
+    assert {(pid, tuple(ids)) for pid, ids, _ in results} == {(results[0][0], ("0",))}
+    with pytest.raises(
+        ConfigError, match=r"^executor ray: each worker needs 2 GPU, the cluster has 1;"
+    ):
+        list(ray_cluster.map_actors(_gpu_setup, _gpu_of, None, range(2), gpus=2))
+
+
+def test_the_bundled_model_on_cuda_asks_a_gpu_of_each_worker() -> None:
+    assert EmbedJob("m", device="cuda").gpus == 1 and EmbedJob("m", device="cpu").gpus == 0
+    assert EmbedJob("m", embedder=bag_of_words, device="cuda").gpus == 0  # the caller's own
 
 
 def _broken_setup(_: Any) -> Any:
@@ -357,9 +384,15 @@ class _DriverDies:
             yield result
 
     def map_actors(
-        self, setup: Callable[[C], S], fn: Callable[[S, T], R], context: C, inputs: Iterable[T]
+        self,
+        setup: Callable[[C], S],
+        fn: Callable[[S, T], R],
+        context: C,
+        inputs: Iterable[T],
+        *,
+        gpus: float = 0,
     ) -> Iterator[R]:
-        return self.cluster.map_actors(setup, fn, context, inputs)
+        return self.cluster.map_actors(setup, fn, context, inputs, gpus=gpus)
 
     def release_actors(self) -> None:
         self.cluster.release_actors()

@@ -69,10 +69,13 @@ class Executor(Protocol):
         fn: Callable[[S, T], R],
         context: C,
         inputs: Iterable[T],
+        *,
+        gpus: float = 0,
     ) -> Iterator[R]:
         """`fn(state, x)` for each of `inputs`, in input order, where `state =
         setup(context)` is made once per worker (a model loaded, say). The workers may
-        stay for the next call with the same setup and context, until `release_actors`."""
+        stay for the next call with the same setup and context, until `release_actors`.
+        `gpus`: what each worker needs of a GPU (a model on CUDA), where there are any."""
         ...
 
     def release_actors(self) -> None:
@@ -102,6 +105,8 @@ class LocalExecutor:
         fn: Callable[[S, T], R],
         context: C,
         inputs: Iterable[T],
+        *,
+        gpus: float = 0,
     ) -> Iterator[R]:
         state = setup(context)
         for item in inputs:
@@ -133,13 +138,16 @@ class RayExecutor:
         address: str | None = None,
         *,
         num_cpus: int | None = None,
+        num_gpus: int | None = None,
         max_retries: int = _MAX_RETRIES,
     ) -> None:
         self.address = address
         self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
         self.max_retries = max_retries
         self._started = False
         self._cpus = 1
+        self._gpus = 0.0
         self._pool: ActorPool | None = None
 
     def _ray(self) -> Any:
@@ -163,6 +171,8 @@ class RayExecutor:
             if self.address is None:
                 cpus = self.num_cpus or os.cpu_count() or 1
                 options.update(num_cpus=cpus, object_store_memory=_OBJECT_STORE_MB << 20)
+                if self.num_gpus is not None:  # else Ray counts the machine's own
+                    options.update(num_gpus=self.num_gpus)
             else:
                 options.pop("include_dashboard")  # the cluster's own setting
                 _reachable(self.address)
@@ -174,7 +184,9 @@ class RayExecutor:
                 raise ConfigError(f"executor ray: cannot start or join {where} ({err})") from None
             self._started = True
             ray_data.configure(ray)
-        self._cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        resources = ray.cluster_resources()
+        self._cpus = max(1, int(resources.get("CPU", 1)))
+        self._gpus = float(resources.get("GPU", 0))
         return ray
 
     def map_shards(self, fn: Callable[[C, T], R], context: C, inputs: Iterable[T]) -> Iterator[R]:
@@ -199,13 +211,23 @@ class RayExecutor:
         fn: Callable[[S, T], R],
         context: C,
         inputs: Iterable[T],
+        *,
+        gpus: float = 0,
     ) -> Iterator[R]:
         ray = self._ray()
         pool = self._pool
-        if pool is None or not pool.serves(setup, fn, context):
+        if pool is None or not pool.serves(setup, fn, context, gpus):
             self.release_actors()
+            size = self._cpus
+            if gpus > 0:
+                size = min(size, int(self._gpus / gpus))
+                if size < 1:
+                    raise ConfigError(
+                        f"executor ray: each worker needs {gpus:g} GPU, the cluster has "
+                        f"{self._gpus:g}; run the model on the CPU (CCORPUS_EMBED_DEVICE=cpu)"
+                    )
             pool = self._pool = ActorPool(
-                ray, setup, fn, context, size=self._cpus, max_retries=self.max_retries
+                ray, setup, fn, context, size=size, gpus=gpus, max_retries=self.max_retries
             )
         yield from pool.map(inputs)
 

@@ -67,19 +67,26 @@ class ActorPool:
         *,
         size: int,
         max_retries: int,
+        gpus: float = 0,
     ) -> None:
         self.ray = ray
-        self.setup, self.fn, self.context = setup, fn, context
-        remote = ray.remote(num_cpus=1, max_restarts=max_retries, max_task_retries=max_retries)
+        self.setup, self.fn, self.context, self.gpus = setup, fn, context, gpus
+        remote = ray.remote(
+            num_cpus=1, num_gpus=gpus, max_restarts=max_retries, max_task_retries=max_retries
+        )
         cls = remote(_Actor)
         shared = ray.put(context)
         self.actors = [cls.remote(setup, fn, shared) for _ in range(max(1, size))]
 
     def serves(
-        self, setup: Callable[[Any], Any], fn: Callable[[Any, Any], Any], context: Any
+        self,
+        setup: Callable[[Any], Any],
+        fn: Callable[[Any, Any], Any],
+        context: Any,
+        gpus: float = 0,
     ) -> bool:
         """Whether these actors are the ones `map_actors(setup, fn, context, ...)` asks for."""
-        if setup is not self.setup or fn is not self.fn:
+        if setup is not self.setup or fn is not self.fn or gpus != self.gpus:
             return False
         if context is self.context:
             return True

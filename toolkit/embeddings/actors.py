@@ -44,6 +44,11 @@ class EmbedJob:
     device: str = "cpu"
     threads: int | None = None  # torch's intra-op threads, where they change the vectors
 
+    @property
+    def gpus(self) -> float:
+        """A worker's share of a GPU: one for the bundled model on CUDA."""
+        return 1.0 if self.embedder is None and self.device == "cuda" else 0.0
+
 
 def job_for(cache: EmbeddingCache) -> EmbedJob:
     embedder = cache.embedder
@@ -79,7 +84,8 @@ def executor_runner(executor: Executor, job: EmbedJob) -> BatchRunner:
     """Batches embedded by `executor`'s workers, one model per worker, in order."""
 
     def run(batches: Sequence[Sequence[str]]) -> Iterator[npt.NDArray[np.float32]]:
-        return executor.map_actors(load, embed_batch, job, [list(b) for b in batches])
+        texts = [list(b) for b in batches]
+        return executor.map_actors(load, embed_batch, job, texts, gpus=job.gpus)
 
     return run
 
