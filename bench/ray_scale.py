@@ -10,7 +10,8 @@ and each Ray worker's and Ray's own servers' high-water marks.
 - dedup: exact, near and semantic stages (the semantic one through the
   hashed stand-in embedder of MiniLM's size, so the figures are dedup's),
   streamed with `memory_mb` = 128; Ray runs the first pass, a shard a task,
-  and the embedding pass's batches on actors.
+  the exact and near grouping, a disk partition a task, and the embedding
+  pass's batches on actors.
 - contamination check: the first pass through the executor (512 documents
   a task on Ray's actors, the eval indexes and the units' static vectors put
   in the object store once): each batch's n-gram scan and its static

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bench.dedup_stream import same_outputs
 from tests.dedup_support import FAKE_MODEL, bag_of_words, tricky_documents, write_shards
 from tests.dedup_support import config as dedup_config
 from tests.helpers import run_cli
@@ -28,7 +29,8 @@ from tests.test_build import _config, _ran
 from tests.test_quality_cli import STORY
 from toolkit.contamination import CheckOptions, EvalItem, build_report, check_contamination
 from toolkit.contamination import check as contamination_check
-from toolkit.dedup import deduplicate
+from toolkit.dedup import bucket_tasks, deduplicate
+from toolkit.dedup import buckets as dedup_buckets
 from toolkit.dedup import scan as dedup_scan
 from toolkit.document import Document
 from toolkit.embeddings import EmbeddingCache, MiniLM
@@ -43,6 +45,7 @@ from toolkit.quality import scores as quality_scores
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 _REAL_SCAN = dedup_scan._scan_task
+_REAL_PAIRS = bucket_tasks.pair_task
 _REAL_SCORE = quality_scores._score_batch
 C = TypeVar("C")
 T = TypeVar("T")
@@ -247,6 +250,35 @@ def test_dedup_with_a_worker_killed_mid_scan_decides_as_the_local_run(
     assert _ids(tmp_path / "local" / "rejected"), "the corpus has duplicates to drop"
     assert (remote["documents"], remote["kept"]) == (local["documents"], local["kept"])
     assert remote["work"]["resumed"]["shards_scanned"] == 0
+
+
+def _pairs_die_once(job: Any, part: int) -> int:
+    """The real pairing of a bucket partition, after which the first worker to pair
+    partition 0 dies: the retry writes that partition's pair file again."""
+    written = _REAL_PAIRS(job, part)
+    root = job.pairs.parents[4]  # the test's folder: OUT/.dedup-work/buckets/near/pairs
+    if part == 0:
+        try:
+            os.rename(root / "die", root / "die.claimed")
+        except FileNotFoundError:
+            pass
+        else:
+            os._exit(1)
+    return written
+
+
+def test_dedup_with_a_worker_killed_mid_shuffle_decides_as_the_local_run(
+    ray_cluster: RayExecutor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = write_shards(tricky_documents(), tmp_path)
+    settings = dedup_config(stages=("exact", "near"))
+    deduplicate(corpus, tmp_path / "local", settings, executor=LocalExecutor())
+    (tmp_path / "die").write_text("")
+    monkeypatch.setattr(dedup_buckets, "pair_task", _pairs_die_once)
+    deduplicate(corpus, tmp_path / "ray", settings, executor=ray_cluster)
+    assert (tmp_path / "die.claimed").exists()
+    same = same_outputs(tmp_path / "ray", tmp_path / "local")
+    assert same == dict.fromkeys(("kept", "rejected", "report rows", "stage figures"), True)
 
 
 def _hits(out: Path) -> list[Any]:

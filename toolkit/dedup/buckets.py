@@ -6,63 +6,68 @@ band keys partitioned by key, each partition sorted into buckets, bucket
 mates paired (each with its next `bucket_window`, as `candidate_pairs`
 does), the pairs partitioned by their first document so that each is
 verified once, by the exact Jaccard similarity of shingle sets read from
-disk. Only the edges that pass, and the partition being sorted, are held.
+disk. This process writes the partitions; the sorting, pairing and
+verifying of each is a task of the `executor` (`bucket_tasks`), so on a
+cluster it is a shuffle through the work folder. Only the edges that pass,
+and what each task holds of its one partition, are held.
 """
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from toolkit.dedup.bucket_tasks import (
+    BUCKET,
+    EXACT,
+    ExactJob,
+    PairJob,
+    VerifyJob,
+    exact_task,
+    pair_task,
+    store_jaccard,
+    verify_task,
+)
 from toolkit.dedup.clusters import Edges, FloatArray, IntArray
 from toolkit.dedup.config import DedupConfig
-from toolkit.dedup.lsh import jaccard
 from toolkit.dedup.memory import Budget
-from toolkit.dedup.minhash import sorted_unique
 from toolkit.dedup.partition import Partitions, partition_count
 from toolkit.dedup.scan import bands_of
 from toolkit.dedup.work import Store, WorkDir
+from toolkit.executor import Executor
 from toolkit.progress import Step
 
 __all__ = ["exact_edges", "near_edges", "store_jaccard"]
 
 Mask = npt.NDArray[np.bool_]
-_EXACT = np.dtype([("k", "<u8", (4,)), ("pos", "<i8")])
-_BUCKET = np.dtype([("key", "<u8"), ("tag", "<u8")])  # tag: band << 48 | position
-_POSITION = np.uint64((1 << 48) - 1)
 
 
 def exact_edges(
-    store: Store, alive: Mask, work: WorkDir, budget: Budget, bar: Step
+    store: Store, alive: Mask, work: WorkDir, budget: Budget, bar: Step, executor: Executor
 ) -> tuple[Edges, dict[str, Any]]:
     """Edges from the first of each group of equal exact keys to every other member."""
     folder = work.begin(work.folder("buckets", "exact"))
-    count = partition_count(int(alive.sum()), _EXACT.itemsize, budget.partition_bytes)
-    parts = Partitions(folder, count, _EXACT, budget.buffer_bytes)
+    count = partition_count(int(alive.sum()), EXACT.itemsize, budget.partition_bytes)
+    parts = Partitions(folder, count, EXACT, budget.buffer_bytes)
     bar.update(total=count)
     for part in store.parts:
         keep = alive[part.start : part.start + part.count]
         keys = np.ascontiguousarray(part.array("exact")[keep]).view("<u8").reshape(-1, 4)
-        records = np.empty(keys.shape[0], _EXACT)
+        records = np.empty(keys.shape[0], EXACT)
         records["k"] = keys
         records["pos"] = np.flatnonzero(keep) + part.start
         parts.add(records, keys[:, 0] % np.uint64(count))
+    parts.flush()
     a: list[IntArray] = []
     b: list[IntArray] = []
     groups = 0
-    for p in range(count):
-        records = parts.read(p)
-        words = records["k"]
-        order = np.lexsort((records["pos"], words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
-        words, pos = words[order], records["pos"][order]
-        new = np.ones(pos.shape[0], dtype=np.bool_)
-        new[1:] = (words[1:] != words[:-1]).any(axis=1)
-        groups += int(new.sum())
-        first = pos[new][np.cumsum(new) - 1]
-        a.append(first[~new])
-        b.append(pos[~new])
+    for first, later, found in executor.map_shards(exact_task, ExactJob(folder), range(count)):
+        a.append(first)
+        b.append(later)
+        groups += found
         bar.advance()
     parts.remove()
     edges = Edges(
@@ -73,25 +78,6 @@ def exact_edges(
     return edges, {"groups": groups}
 
 
-def store_jaccard(store: Store, a: IntArray, b: IntArray, budget: Budget) -> FloatArray:
-    """Exact Jaccard similarity of each pair's shingle sets, read from disk in blocks."""
-    out = np.zeros(a.shape[0], dtype=np.float32)
-    if not a.shape[0]:
-        return out
-    work = np.cumsum(store.shingle_sizes(a) + store.shingle_sizes(b))
-    start = 0
-    while start < a.shape[0]:
-        base = int(work[start - 1]) if start else 0
-        limit = base + budget.verify_elements
-        stop = max(start + 1, int(np.searchsorted(work, limit, side="right")))
-        pa, pb = a[start:stop], b[start:stop]
-        unique = np.unique(np.concatenate([pa, pb]))
-        sets = store.shingle_sets(unique)
-        out[start:stop] = jaccard(sets, np.searchsorted(unique, pa), np.searchsorted(unique, pb))
-        start = stop
-    return out
-
-
 def _buckets(store: Store, members: Mask, parts: Partitions, bands: int) -> None:
     for part in store.parts:
         keep = members[part.start : part.start + part.count]
@@ -100,10 +86,11 @@ def _buckets(store: Store, members: Mask, parts: Partitions, bands: int) -> None
         keys = np.asarray(part.array("bands")[:, keep])
         positions = (np.flatnonzero(keep) + part.start).astype(np.uint64)
         for band in range(bands):
-            records = np.empty(positions.shape[0], _BUCKET)
+            records = np.empty(positions.shape[0], BUCKET)
             records["key"] = keys[band]
             records["tag"] = (np.uint64(band) << np.uint64(48)) | positions
             parts.add(records, keys[band] % np.uint64(parts.count))
+    parts.flush()
 
 
 def near_edges(
@@ -113,6 +100,7 @@ def near_edges(
     work: WorkDir,
     budget: Budget,
     bar: Step,
+    executor: Executor,
 ) -> tuple[Edges, dict[str, Any]]:
     """LSH candidates among `alive` documents, kept as edges when their Jaccard passes."""
     bands, rows = bands_of(config)
@@ -123,42 +111,33 @@ def near_edges(
     members = alive & (sizes > 0)
     n_alive, n = int(alive.sum()), store.documents
     folder = work.begin(work.folder("buckets", "near"))
-    count = partition_count(int(members.sum()) * bands, _BUCKET.itemsize, budget.partition_bytes)
-    buckets = Partitions(folder / "buckets", count, _BUCKET, budget.buffer_bytes)
+    count = partition_count(int(members.sum()) * bands, BUCKET.itemsize, budget.partition_bytes)
+    buckets = Partitions(folder / "buckets", count, BUCKET, budget.buffer_bytes)
     _buckets(store, members, buckets, bands)
-    pairs = Partitions(folder / "pairs", 2 * count, np.uint64, budget.buffer_bytes)
-    bar.update(total=count + pairs.count)
-    total = np.uint64(max(n, 1))
-    for p in range(count):
-        records = buckets.read(p)
-        order = np.lexsort((records["tag"], records["key"]))
-        key, tag = records["key"][order], records["tag"][order]
-        band, pos = tag >> np.uint64(48), tag & _POSITION
-        for step in range(1, config.bucket_window + 1):
-            same = (key[step:] == key[:-step]) & (band[step:] == band[:-step])
-            if not same.any():
-                break
-            lo, hi = pos[:-step][same], pos[step:][same]
-            codes = sorted_unique(lo * total + hi)
-            first = codes // total
-            pairs.add(codes, (first * np.uint64(pairs.count) // total).astype(np.int64))
+    pairs = folder / "pairs"
+    pairs.mkdir()
+    total = max(n, 1)
+    pairing = PairJob(
+        folder / "buckets", pairs, 2 * count, total, config.bucket_window, budget.buffer_bytes
+    )
+    bar.update(total=count + pairing.pair_parts)
+    for _ in executor.map_shards(pair_task, pairing, range(count)):
         bar.advance()
     buckets.remove()
+    verifying = VerifyJob(pairs, count, total, config.near_threshold, tuple(store.parts), budget)
     a_parts: list[IntArray] = []
     b_parts: list[IntArray] = []
     s_parts: list[FloatArray] = []
     candidates = 0
-    for q in range(pairs.count):
-        codes = sorted_unique(pairs.read(q))
-        a, b = (codes // total).astype(np.int64), (codes % total).astype(np.int64)
-        candidates += int(codes.shape[0])
-        score = store_jaccard(store, a, b, budget)
-        hit = score >= config.near_threshold
-        a_parts.append(a[hit])
-        b_parts.append(b[hit])
-        s_parts.append(score[hit])
+    for a, b, score, found in executor.map_shards(
+        verify_task, verifying, range(pairing.pair_parts)
+    ):
+        a_parts.append(a)
+        b_parts.append(b)
+        s_parts.append(score)
+        candidates += found
         bar.advance()
-    pairs.remove()
+    shutil.rmtree(pairs, ignore_errors=True)
     edges = Edges(
         np.concatenate(a_parts) if a_parts else np.zeros(0, np.int64),
         np.concatenate(b_parts) if b_parts else np.zeros(0, np.int64),

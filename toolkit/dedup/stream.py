@@ -2,7 +2,8 @@
 
 (a) `scan`: each input shard is read once, in chunks, and what the stages
 compare is written per shard. (b) Each stage in turn: exact keys and LSH
-band keys are grouped through disk partitions (`buckets`), the survivors of
+band keys are grouped through disk partitions (`buckets`; each partition
+a task of the executor, as each shard of the scan is), the survivors of
 the near stage are embedded shard by shard and searched (`vectors`; on a
 cluster executor the model runs on its workers, `embeddings.actors`), and
 edges become clusters, keepers and drops as in the in-memory path
@@ -41,7 +42,7 @@ from toolkit.dedup.work import Names, Store, WorkDir
 from toolkit.dedup.write import write_split
 from toolkit.embeddings import EmbeddingCache
 from toolkit.embeddings.actors import embedding_on
-from toolkit.executor import Executor
+from toolkit.executor import Executor, LocalExecutor
 from toolkit.io import corpus_files
 from toolkit.io.marker import StageMarker
 from toolkit.progress import step
@@ -101,8 +102,10 @@ class _Run:
         scans: list[ShardScan],
         cache: EmbeddingCache | None,
         held: HeldDocs,
+        executor: Executor,
     ) -> None:
         self.held = held
+        self.executor = executor
         self.config = config
         self.work = work
         self.scans = scans
@@ -119,11 +122,13 @@ class _Run:
         config, store, budget = self.config, self.store, self.budget
         if stage == "exact":
             with self._bar("exact buckets") as bar:
-                edges, stats = exact_edges(store, alive, self.work, budget, bar)
+                edges, stats = exact_edges(store, alive, self.work, budget, bar, self.executor)
             return edges, stats, lambda a, b: np.ones(a.shape[0], np.float32)
         if stage == "near":
             with self._bar("near buckets and pairs") as bar:
-                edges, stats = near_edges(store, alive, config, self.work, budget, bar)
+                edges, stats = near_edges(
+                    store, alive, config, self.work, budget, bar, self.executor
+                )
             return edges, stats, lambda a, b: store_jaccard(store, a, b, budget)
         positions = np.flatnonzero(alive).astype(np.int64)
         if positions.shape[0] < 2:  # nothing to compare: do not load the model for it
@@ -183,15 +188,15 @@ def stream_dedup(
 ) -> dict[str, Any]:
     """Run the three passes; write outputs inside a `StageMarker`; return the report
     less its `dropped` and `clusters` lists (those are in the file). The first
-    pass's shards are scanned, and the survivors embedded, by `executor`
-    (default: in this process)."""
+    pass's shards are scanned, the second's partitions grouped, and the
+    survivors embedded, by `executor` (default: in this process)."""
     files = corpus_files(corpus)
     budget = Budget(config.memory_mb)
     held = HeldDocs(budget)
     with step("dedup: reading", quiet=config.quiet) as bar:
         scans, rescanned = scan_corpus(files, work, config, held, bar.advance, executor)
     release_memory()
-    run = _Run(config, work, scans, cache, held)
+    run = _Run(config, work, scans, cache, held, executor or LocalExecutor())
     with embedding_on(cache, executor):
         outcome, loaded = run.decide()
     lookup = Names(run.store, np.concatenate([outcome.position, outcome.cluster_kept]))
