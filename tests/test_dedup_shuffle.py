@@ -51,7 +51,13 @@ class _Elsewhere:
             yield _sent(fn(copy, _sent(item)))
 
     def map_actors(
-        self, setup: Callable[[C], S], fn: Callable[[S, T], R], context: C, inputs: Iterable[T]
+        self,
+        setup: Callable[[C], S],
+        fn: Callable[[S, T], R],
+        context: C,
+        inputs: Iterable[T],
+        *,
+        gpus: float = 0,
     ) -> Iterator[R]:
         state = setup(_sent(context))
         for item in inputs:
