@@ -8,7 +8,10 @@ peak, only see each process once before it exits: `TreeMemory` walks the
 tree every `interval` seconds from outside the measured processes (it costs
 them nothing) and keeps, per process, its role, its high-water mark and the
 resident memory it had at `mark()` (or when first seen after it), to tell
-a task's own memory from what the process held before. No psutil: /proc only (Linux).
+a task's own memory from what the process held before. A worker started
+after the mark (an actor) is first seen while it starts, before Ray and the
+toolkit are imported, so it counts from what the workers at the mark held
+then (their median), unless it was seen holding more. No psutil: /proc only (Linux).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class ProcessPeak:
     title: str
     peak_mb: float
     first_mb: float
+    at_mark: bool = False  # alive at `mark()`: `first_mb` is what it held then
 
 
 def role_of(cmdline: str) -> str:
@@ -101,6 +105,7 @@ class TreeMemory:
                 status = _status(pid)
                 if status is not None:
                     process.first_mb = status[1]
+                    process.at_mark = True
 
     def sample(self) -> None:
         """Read every process under `root` (and `root`) once."""
@@ -155,12 +160,18 @@ class TreeMemory:
         out: dict[str, Any] = {}
         for role in ("driver", "worker", "ray"):
             peaks = [p for p in self.processes.values() if p.role == role]
+            marked = sorted(p.first_mb for p in peaks if p.at_mark)
+            started = marked[len(marked) // 2] if marked else 0.0  # a started one's size
+
+            def start(p: ProcessPeak, started: float = started) -> float:
+                return p.first_mb if p.at_mark else max(p.first_mb, started)
+
             out[role] = {
                 "processes": len(peaks),
                 "max_peak_mb": round(max((p.peak_mb for p in peaks), default=0.0), 1),
                 "sum_peak_mb": round(sum(p.peak_mb for p in peaks), 1),
                 "max_over_first_mb": round(
-                    max((p.peak_mb - p.first_mb for p in peaks), default=0.0), 1
+                    max((p.peak_mb - start(p) for p in peaks), default=0.0), 1
                 ),
             }
         return out

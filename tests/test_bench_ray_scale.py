@@ -8,6 +8,7 @@ and its peak, even once the process has exited.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ from pathlib import Path
 from bench.__main__ import main as bench_main
 from bench.dedup_stream import same_outputs
 from bench.ray_scale import same_hits, write_evals
-from bench.tree_memory import TreeMemory
+from bench.tree_memory import ProcessPeak, TreeMemory
 from tests.dedup_support import config, fake_cache, tricky_documents, write_shards
 from toolkit.contamination import load_evals
 from toolkit.dedup import deduplicate
@@ -75,6 +76,18 @@ def test_sampler_sees_a_workers_peak_under_the_driver_after_it_exits() -> None:
     assert figures["worker"]["processes"] == 1
     assert figures["worker"]["max_peak_mb"] >= 200  # every page written: resident
     assert figures["driver"]["max_peak_mb"] < figures["worker"]["max_peak_mb"]
+
+
+def test_a_worker_started_after_the_mark_counts_from_a_started_workers_size() -> None:
+    tree = TreeMemory(os.getpid())
+    tree.processes = {
+        1: ProcessPeak(1, "worker", "ray::IDLE", peak_mb=160, first_mb=150, at_mark=True),
+        2: ProcessPeak(2, "worker", "ray::IDLE", peak_mb=170, first_mb=140, at_mark=True),
+        3: ProcessPeak(3, "worker", "ray::_Actor", peak_mb=250, first_mb=40),  # seen starting
+    }
+    assert tree.figures()["worker"]["max_over_first_mb"] == 100  # 250 - 150, not 250 - 40
+    tree.processes[3].first_mb = 200  # seen already holding more than a started one
+    assert tree.figures()["worker"]["max_over_first_mb"] == 50
 
 
 def test_bench_refuses_options_for_a_benchmark_without_any() -> None:
