@@ -12,69 +12,20 @@ that every stage has many partitions and every pair file many runs.
 from __future__ import annotations
 
 import json
-import pickle
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.dedup_support import config, tricky_documents, write_shards
+from tests.elsewhere import Elsewhere
 from toolkit.dedup import deduplicate
 from toolkit.dedup.memory import Budget
 from toolkit.dedup.partition import RunFile, read_runs
 from toolkit.executor import LocalExecutor
 from toolkit.io import read_documents
-
-C = TypeVar("C")
-T = TypeVar("T")
-R = TypeVar("R")
-S = TypeVar("S")
-
-
-class _Elsewhere:
-    """An executor in another process, as far as dedup can tell: the context, every input
-    and every result go through pickle. It counts the inputs each function was given."""
-
-    name = "elsewhere"
-    in_process = False
-
-    def __init__(self) -> None:
-        self.ran: Counter[str] = Counter()
-
-    def map_shards(self, fn: Callable[[C, T], R], context: C, inputs: Iterable[T]) -> Iterator[R]:
-        copy = _sent(context)
-        for item in inputs:
-            self.ran[fn.__name__] += 1
-            yield _sent(fn(copy, _sent(item)))
-
-    def map_actors(
-        self,
-        setup: Callable[[C], S],
-        fn: Callable[[S, T], R],
-        context: C,
-        inputs: Iterable[T],
-        *,
-        gpus: float = 0,
-    ) -> Iterator[R]:
-        state = setup(_sent(context))
-        for item in inputs:
-            yield _sent(fn(state, _sent(item)))
-
-    def release_actors(self) -> None:
-        pass
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name}
-
-    def close(self) -> None:
-        pass
-
-
-def _sent(value: Any) -> Any:
-    return pickle.loads(pickle.dumps(value))
 
 
 def _fixed(size: int) -> Callable[[Budget], int]:
@@ -108,7 +59,7 @@ def test_exact_and_near_partitions_run_as_tasks_and_decide_as_in_process(
     corpus = write_shards(tricky_documents(), tmp_path)
     settings = config(stages=("exact", "near"))
     deduplicate(corpus, tmp_path / "local", settings, executor=LocalExecutor())
-    elsewhere = _Elsewhere()
+    elsewhere = Elsewhere()
     deduplicate(corpus, tmp_path / "elsewhere", settings, executor=elsewhere)
     local, remote = _outputs(tmp_path / "local"), _outputs(tmp_path / "elsewhere")
     assert remote == local
