@@ -19,7 +19,7 @@ from toolkit.constitution import load_constitution
 from toolkit.errors import RecordError
 from toolkit.generate.attributes import load_attributes
 from toolkit.generate.planners import plan_advice, plan_explainers, plan_stories
-from toolkit.generate.relevance import principle_scores
+from toolkit.generate.relevance import own_text, principle_scores, shortlists
 
 #: Form parameters, not content: a handful of values each, by design.
 FORM = {"length", "point_of_view", "form", "dilemma_family", "role_domain", "setting_domain"}
@@ -120,6 +120,31 @@ def test_a_second_principle_in_play_is_one_near_the_situation_and_none_piles_up(
     assert sum(ranks) / len(ranks) < 0.15
     counts = Counter(item.principle_ids[1] for item in seconds)
     assert len(counts) > len(principles) / 2 and max(counts.values()) <= 0.08 * len(seconds)
+
+
+def test_a_listed_item_is_read_without_the_lead_in_its_siblings_share(sample: object) -> None:
+    principles = sample.principles()  # type: ignore[attr-defined]
+    weapons = next(p for p in principles if p.id == "avoiding-harm/hard-limits/item-1")
+    assert weapons.body.startswith("A few actions are excluded outright")
+    assert own_text(weapons).startswith("- give serious uplift toward weapons")
+    section = next(p for p in principles if p.kind == "section")
+    assert own_text(section) == section.body
+    # Read with "The assistant will not:", every item of a list sat nearest the same
+    # candidates (rules in general); read alone, each finds its own.
+    siblings: dict[str, list[int]] = {}
+    for index, principle in enumerate(principles):
+        if principle.kind == "item":
+            siblings.setdefault(principle.id.rsplit("/", 1)[0], []).append(index)
+    pairs = [(a, b) for group in siblings.values() for a in group for b in group if a < b]
+    assert len(pairs) > 20
+    attributes = load_attributes()
+    dilemmas = principle_scores(principles, [t for _, t in attributes.labelled("dilemmas")])
+    same_best = sum(dilemmas[a].argmax() == dilemmas[b].argmax() for a, b in pairs)
+    assert same_best / len(pairs) < 0.15  # 0.39 with the lead-in
+    situations = [t for _, t in attributes.labelled("advice_situations")]
+    lists = [set(s) for s in shortlists(principle_scores(principles, situations), 8)]
+    overlap = [len(lists[a] & lists[b]) / len(lists[a] | lists[b]) for a, b in pairs]
+    assert sum(overlap) / len(overlap) < 0.08  # 0.12 with the lead-in
 
 
 def test_headings_name_domains_families_and_are_checked(tmp_path: Path) -> None:

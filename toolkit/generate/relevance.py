@@ -26,7 +26,7 @@ import numpy as np
 from toolkit.generate.sentences import principle_sentences
 from toolkit.generate.vectors import cosines, embed_texts
 
-__all__ = ["PrincipleText", "analogy", "principle_scores", "shortlists"]
+__all__ = ["PrincipleText", "analogy", "own_text", "principle_scores", "shortlists"]
 
 _ANALOGY = (
     (r"\bthe assistant's\b", "a person's"),
@@ -49,6 +49,8 @@ class PrincipleText(Protocol):
     def title(self) -> str: ...
     @property
     def body(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
 
 
 def analogy(text: str) -> str:
@@ -58,13 +60,24 @@ def analogy(text: str) -> str:
     return text
 
 
+def own_text(principle: PrincipleText) -> str:
+    """What a principle says itself: a listed item without the lead-in its siblings
+    share ("The assistant will not:"), which would otherwise pull every item of a
+    list toward the same candidates, the ones about rules in general."""
+    if principle.kind == "item":
+        head, blank, rest = principle.body.partition("\n\n")
+        if blank and rest.strip() and head.rstrip().endswith(":"):
+            return rest
+    return principle.body
+
+
 def principle_scores(principles: Sequence[PrincipleText], candidates: Sequence[str]) -> np.ndarray:
     """Relevance of each candidate to each principle (rows x columns): the mean of the
     cosine with the whole principle and the mean of its two nearest sentences."""
     if not principles or not candidates:
         return np.zeros((len(principles), len(candidates)), dtype=np.float32)
-    bodies = [analogy(f"{p.title}. {p.body}") for p in principles]
-    sentences = [[analogy(s) for s in principle_sentences(p.body)] for p in principles]
+    bodies = [analogy(f"{p.title}. {own_text(p)}") for p in principles]
+    sentences = [[analogy(s) for s in principle_sentences(own_text(p))] for p in principles]
     embed_texts([*bodies, *(s for group in sentences for s in group), *candidates])  # one batch
     whole = cosines(bodies, list(candidates))
     rows = []
