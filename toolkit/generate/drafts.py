@@ -125,27 +125,18 @@ class Drafter:
         self.stream = stream
         self.eval_adjacent = eval_adjacent
         self.deployment_share = deployment_share
-        principles = constitution.principles()
-        self._count = len(principles)
+        self._count = len(constitution.principles())
         self._coin = self.deck([True, False, False], "second-principle")
-        self._seconds = self.deck(principles, "second-principles")
 
     def deck(self, values: Sequence[Any], name: str) -> Deck[Any]:
         return deck(values, self.seed, self.kind, f"{self.stream}{name}")
 
-    def principles_for(
-        self, primary: Principle, near: Callable[[], Principle] | None = None
-    ) -> list[Principle]:
+    def principles_for(self, primary: Principle, near: Callable[[], Principle]) -> list[Principle]:
         """Sometimes (one item in three) a second, different principle in play:
-        `near()` when the item has a situation to draw it for, else any."""
+        `near()`, one drawn for the item's situation."""
         if self._count < 2 or not self._coin.draw():
             return [primary]
-        if near is not None:
-            return [primary, near()]
-        second = self._seconds.draw()
-        while second.id == primary.id:
-            second = self._seconds.draw()
-        return [primary, second]
+        return [primary, near()]
 
     def draw(self, primary: Principle) -> Draft:
         raise NotImplementedError
