@@ -147,6 +147,24 @@ def test_a_listed_item_is_read_without_the_lead_in_its_siblings_share(sample: ob
     assert sum(overlap) / len(overlap) < 0.08  # 0.12 with the lead-in
 
 
+def test_a_hard_limit_on_what_it_will_help_with_has_stories_about_such_requests(
+    sample: object,
+) -> None:
+    principles = sample.principles()  # type: ignore[attr-defined]
+    limits = [p for p in principles if p.id.startswith("avoiding-harm/hard-limits/item-")]
+    assert len(limits) == 5
+    dilemmas = [d for d in load_attributes().dilemmas() if not d.eval_adjacent]
+    texts = [f"{d.label}: {d.description}" for d in dilemmas]
+    lists = shortlists(principle_scores(principles, texts), 8)
+    row = {p.id: i for i, p in enumerate(principles)}
+    # Weapons, attacks on systems, sexual material involving children, seizing power:
+    # each finds requests of its own kind before the everyday dilemmas.
+    for limit in limits[:4]:
+        families = [dilemmas[i].family for i in lists[row[limit.id]]]
+        assert families.count("requests near a hard line") >= 2, (limit.id, families)
+        assert "requests near a hard line" in families[:2], (limit.id, families)
+
+
 def test_headings_name_domains_families_and_are_checked(tmp_path: Path) -> None:
     copy = tmp_path / "stories" / "attributes"
     shutil.copytree(ATTRIBUTES, copy)
