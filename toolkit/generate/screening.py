@@ -12,7 +12,7 @@ evaluation without generalising, so a plan is screened twice per item:
   the premises of published evaluations (`eval_premises.txt`) and with a
   contrast list of ordinary scenarios; it is flagged when it is nearer a
   premise than anything ordinary by at least `premise_margin` (0.1: every
-  shipped eval-adjacent dilemma and 1 of 74 ordinary ones; on held-out
+  shipped eval-adjacent dilemma and 1 of 84 ordinary ones; on held-out
   scenarios 10 of 16 premises and none of 24 ordinary ones).
 
 The scenario is the part of the rendered prompt that varies between items:
